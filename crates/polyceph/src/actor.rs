@@ -1,0 +1,102 @@
+//! The [`Actor`] trait: birth, life, death.
+
+use std::fmt;
+
+use crate::Context;
+use crate::error::BoxError;
+
+/// What user hooks and handlers return: any error converts with `?`.
+pub type Result<T = (), E = BoxError> = std::result::Result<T, E>;
+
+/// An actor: a value that is born, lives at a frequency, handles mail, and dies.
+///
+/// The actor *is* its state; every hook gets `&mut self` and the actor's
+/// [`Context`]. All hooks have default bodies that do nothing.
+///
+/// * [`birth`](Actor::birth) runs once, before anything else. Register
+///   handlers here with [`Context::on`].
+/// * [`life`](Actor::life) runs at the actor's frequency (see
+///   [`ActorOptions::frequency`](crate::ActorOptions::frequency)), on a
+///   drift-free schedule that starts right after `birth`. Without a frequency
+///   the actor is purely reactive and `life` never runs.
+/// * Between ticks, mail is handled as soon as it arrives, by every handler
+///   whose filter matches.
+/// * [`death`](Actor::death) runs once on the way out, whatever the reason.
+///
+/// An error from `life` or a handler is logged and counted
+/// ([`ActorStats`](crate::ActorStats)); the actor keeps running. An error from
+/// `birth` stops the actor with [`ExitReason::Failed`].
+///
+/// # Examples
+///
+/// ```
+/// use polyceph::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Counter {
+///     count: u64,
+/// }
+///
+/// impl Actor for Counter {
+///     async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+///         ctx.on(Filter::subject("^add$")?, Self::add);
+///         Ok(())
+///     }
+///
+///     async fn life(&mut self, _ctx: &mut Context<Self>) -> Result<()> {
+///         tracing::info!(count = self.count, "tick");
+///         Ok(())
+///     }
+/// }
+///
+/// impl Counter {
+///     async fn add(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+///         self.count += mail.body::<u64>()?;
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Actor: Sized + Send + 'static {
+    /// Runs once before the first tick; register handlers here.
+    fn birth(&mut self, ctx: &mut Context<Self>) -> impl Future<Output = Result<()>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
+
+    /// Runs at the actor's frequency, on a drift-free schedule.
+    fn life(&mut self, ctx: &mut Context<Self>) -> impl Future<Output = Result<()>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
+
+    /// Runs once on the way out, whatever the reason.
+    fn death(&mut self, ctx: &mut Context<Self>, reason: &ExitReason) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, reason);
+        async {}
+    }
+}
+
+/// Why an actor stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExitReason {
+    /// It asked to ([`Context::die`]).
+    Normal,
+    /// The application is shutting down.
+    Shutdown,
+    /// `birth` returned this error.
+    Failed(String),
+    /// A hook or handler panicked with this message.
+    Panicked(String),
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Normal => f.write_str("normal"),
+            Self::Shutdown => f.write_str("shutdown"),
+            Self::Failed(e) => write!(f, "failed: {e}"),
+            Self::Panicked(m) => write!(f, "panicked: {m}"),
+        }
+    }
+}

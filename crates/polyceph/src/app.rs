@@ -1,0 +1,441 @@
+//! The [`Application`]: actors started together, run until Ctrl-C or until
+//! they have all stopped, or embedded through an [`AppHandle`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::directory::{ActorCell, Directory};
+use crate::envelope::Body;
+use crate::error::{InvalidFrequency, RequestError, RunError, SendError, SpawnError};
+use crate::mail::{Mail, Post};
+use crate::mailbox::{DEFAULT_CAPACITY, FullPolicy, QueueKind};
+use crate::{Actor, ActorStats, Address, AppStats, Envelope, Name, runner};
+
+/// An application: a set of named actors that start together.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use polyceph::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Ticker {
+///     ticks: u64,
+/// }
+///
+/// impl Actor for Ticker {
+///     async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+///         ctx.on(Filter::subject("^count$")?, Self::count);
+///         Ok(())
+///     }
+///     async fn life(&mut self, _ctx: &mut Context<Self>) -> Result<()> {
+///         self.ticks += 1;
+///         Ok(())
+///     }
+/// }
+///
+/// impl Ticker {
+///     async fn count(&mut self, ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+///         ctx.reply(&mail, self.ticks).send().await?;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = Application::builder()
+///     .actor("ticker", Ticker::default())
+///     .frequency(2.0)
+///     .start()
+///     .await?;
+/// tokio::time::sleep(Duration::from_millis(9_999)).await; // paused clock: instant
+/// let reply = app.request("ticker", "count", (), Duration::from_secs(1)).await?;
+/// assert_eq!(reply.body::<u64>()?, 20); // at 0 s, 0.5 s, ..., 9.5 s
+/// app.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Application(());
+
+impl Application {
+    /// Starts describing an application.
+    pub fn builder() -> Builder {
+        Builder { global_frequency: None, specs: Vec::new() }
+    }
+}
+
+/// How one actor runs: frequency and mailbox.
+///
+/// # Examples
+///
+/// ```
+/// use polyceph::{ActorOptions, FullPolicy, QueueKind};
+///
+/// let telemetry = ActorOptions::new()
+///     .frequency(0.2) // every 5 s
+///     .capacity(64)
+///     .queue(QueueKind::Priority)
+///     .policy(FullPolicy::DropOldest);
+/// # let _ = telemetry;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActorOptions {
+    frequency: Frequency,
+    capacity: usize,
+    queue: QueueKind,
+    policy: FullPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Frequency {
+    Global,
+    Hz(f64),
+    Reactive,
+}
+
+impl ActorOptions {
+    /// The defaults: the application's global frequency, a FIFO mailbox of
+    /// 1024 envelopes, senders wait when it is full.
+    pub fn new() -> Self {
+        Self {
+            frequency: Frequency::Global,
+            capacity: DEFAULT_CAPACITY,
+            queue: QueueKind::Fifo,
+            policy: FullPolicy::Wait,
+        }
+    }
+
+    /// Runs `life` `hz` times per second (fractions allowed: 0.2 is every 5 s).
+    #[must_use]
+    pub fn frequency(mut self, hz: f64) -> Self {
+        self.frequency = Frequency::Hz(hz);
+        self
+    }
+
+    /// Never runs `life`, whatever the global frequency: the actor only handles mail.
+    #[must_use]
+    pub fn reactive(mut self) -> Self {
+        self.frequency = Frequency::Reactive;
+        self
+    }
+
+    /// The mailbox holds at most `capacity` envelopes (default 1024).
+    #[must_use]
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// FIFO (default) or priority order.
+    #[must_use]
+    pub fn queue(mut self, queue: QueueKind) -> Self {
+        self.queue = queue;
+        self
+    }
+
+    /// What a full mailbox does to new mail (default: senders wait).
+    #[must_use]
+    pub fn policy(mut self, policy: FullPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    fn resolve(&self, name: &Name, global: Option<f64>) -> Result<Option<f64>, SpawnError> {
+        if self.capacity == 0 {
+            return Err(SpawnError::ZeroCapacity(name.clone()));
+        }
+        let hz = match self.frequency {
+            Frequency::Global => global,
+            Frequency::Hz(hz) => Some(hz),
+            Frequency::Reactive => None,
+        };
+        if let Some(hz) = hz {
+            InvalidFrequency::check(hz)?;
+        }
+        Ok(hz)
+    }
+}
+
+impl Default for ActorOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+type Launch = Box<dyn FnOnce(&Arc<Directory>, Arc<ActorCell>, Option<f64>) + Send>;
+
+struct Spec {
+    name: String,
+    options: ActorOptions,
+    launch: Launch,
+}
+
+/// Describes an application: a global frequency and the actors, in start order.
+#[must_use = "an application does nothing until .start() or .run()"]
+pub struct Builder {
+    global_frequency: Option<f64>,
+    specs: Vec<Spec>,
+}
+
+impl Builder {
+    /// The frequency of actors that set none (default: none, purely reactive).
+    pub fn global_frequency(mut self, hz: f64) -> Self {
+        self.global_frequency = Some(hz);
+        self
+    }
+
+    /// Adds an actor; the calls that follow set its options.
+    ///
+    /// Names compare ignoring case; two actors with one name fail the start
+    /// with [`SpawnError::DuplicateName`].
+    pub fn actor<A: Actor>(mut self, name: impl Into<String>, actor: A) -> ActorBuilder {
+        self.specs.push(Spec {
+            name: name.into(),
+            options: ActorOptions::new(),
+            launch: Box::new(move |directory, cell, hz| runner::launch(directory, cell, actor, hz)),
+        });
+        ActorBuilder(self)
+    }
+
+    /// Starts every actor, in the order they were added, and returns a handle.
+    ///
+    /// All actors are in the directory before the first `birth` runs, so
+    /// they can mail each other from the start. Must be called inside a
+    /// Tokio runtime; installs no signal handler.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError`] for an invalid or duplicate name or invalid options;
+    /// no actor is started then.
+    pub async fn start(self) -> Result<AppHandle, SpawnError> {
+        let directory = Arc::new(Directory::new(self.global_frequency));
+        let mut ready = Vec::with_capacity(self.specs.len());
+        for spec in self.specs {
+            let name = valid_name(&spec.name)?;
+            let hz = spec.options.resolve(&name, self.global_frequency)?;
+            let cell = Arc::new(ActorCell::new(name, spec.options.capacity, spec.options.queue, spec.options.policy));
+            directory.register(cell.clone())?;
+            ready.push((spec.launch, cell, hz));
+        }
+        for (launch, cell, hz) in ready {
+            launch(&directory, cell, hz);
+        }
+        // `wait` completes once every actor, started now or later, has stopped.
+        directory.tracker.close();
+        Ok(AppHandle::new(directory))
+    }
+
+    /// Starts the application and runs it until Ctrl-C or until every actor
+    /// has stopped, then shuts it down.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError`] if it cannot start or cannot listen for Ctrl-C.
+    pub async fn run(self) -> Result<(), RunError> {
+        let app = self.start().await?;
+        tokio::select! {
+            signal = tokio::signal::ctrl_c() => {
+                signal.map_err(RunError::Signal)?;
+                tracing::info!("interrupted: shutting down");
+            }
+            () = app.wait() => tracing::info!("every actor has stopped"),
+        }
+        app.shutdown().await;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<_> = self.specs.iter().map(|s| s.name.as_str()).collect();
+        f.debug_struct("Builder").field("global_frequency", &self.global_frequency).field("actors", &names).finish()
+    }
+}
+
+/// The [`Builder`] right after [`Builder::actor`]: these calls set that actor's options.
+#[must_use = "an application does nothing until .start() or .run()"]
+#[derive(Debug)]
+pub struct ActorBuilder(Builder);
+
+impl ActorBuilder {
+    fn options(mut self, change: impl FnOnce(ActorOptions) -> ActorOptions) -> Self {
+        if let Some(spec) = self.0.specs.last_mut() {
+            spec.options = change(spec.options);
+        }
+        self
+    }
+
+    /// See [`ActorOptions::frequency`].
+    pub fn frequency(self, hz: f64) -> Self {
+        self.options(|o| o.frequency(hz))
+    }
+
+    /// See [`ActorOptions::reactive`].
+    pub fn reactive(self) -> Self {
+        self.options(ActorOptions::reactive)
+    }
+
+    /// See [`ActorOptions::capacity`].
+    pub fn capacity(self, capacity: usize) -> Self {
+        self.options(|o| o.capacity(capacity))
+    }
+
+    /// See [`ActorOptions::queue`].
+    pub fn queue(self, queue: QueueKind) -> Self {
+        self.options(|o| o.queue(queue))
+    }
+
+    /// See [`ActorOptions::policy`].
+    pub fn policy(self, policy: FullPolicy) -> Self {
+        self.options(|o| o.policy(policy))
+    }
+
+    /// Replaces all of this actor's options.
+    pub fn with_options(self, options: ActorOptions) -> Self {
+        self.options(|_| options)
+    }
+
+    /// See [`Builder::actor`].
+    pub fn actor<A: Actor>(self, name: impl Into<String>, actor: A) -> ActorBuilder {
+        self.0.actor(name, actor)
+    }
+
+    /// See [`Builder::global_frequency`].
+    pub fn global_frequency(self, hz: f64) -> Self {
+        Self(self.0.global_frequency(hz))
+    }
+
+    /// See [`Builder::start`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::start`].
+    pub async fn start(self) -> Result<AppHandle, SpawnError> {
+        self.0.start().await
+    }
+
+    /// See [`Builder::run`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::run`].
+    pub async fn run(self) -> Result<(), RunError> {
+        self.0.run().await
+    }
+}
+
+/// A handle on a running application, for code outside its actors: send and
+/// request mail, spawn actors, read counters, shut down.
+///
+/// Cheap to clone. Mail sent through it comes from `$app`, a name no actor
+/// can take.
+#[derive(Clone)]
+pub struct AppHandle {
+    post: Post,
+}
+
+/// The sender name of mail from an [`AppHandle`].
+pub const APP_SENDER: &str = "$app";
+
+impl AppHandle {
+    pub(crate) fn new(directory: Arc<Directory>) -> Self {
+        Self { post: Post { directory, me: Name::new(APP_SENDER) } }
+    }
+
+    /// Starts composing mail; see [`Mail`].
+    pub fn mail<B: Body>(&self, to: impl Into<Address>, subject: impl Into<Cow<'static, str>>, body: B) -> Mail<'_> {
+        self.post.mail(to, subject, body)
+    }
+
+    /// Sends mail, waiting for mailbox room if the recipient's policy says so.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mail::send`].
+    pub async fn send<B: Body>(
+        &self,
+        to: impl Into<Address>,
+        subject: impl Into<Cow<'static, str>>,
+        body: B,
+    ) -> Result<(), SendError> {
+        self.mail(to, subject, body).send().await
+    }
+
+    /// Sends a request and waits for the reply.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mail::request`].
+    pub async fn request<B: Body>(
+        &self,
+        to: impl Into<Address>,
+        subject: impl Into<Cow<'static, str>>,
+        body: B,
+        timeout: Duration,
+    ) -> Result<Envelope, RequestError> {
+        self.mail(to, subject, body).request(timeout).await
+    }
+
+    /// Starts another actor now.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError`] for an invalid or taken name, invalid options, or an
+    /// application that is shutting down.
+    pub fn spawn<A: Actor>(&self, name: &str, actor: A, options: ActorOptions) -> Result<(), SpawnError> {
+        let directory = &self.post.directory;
+        if directory.shutdown.is_cancelled() {
+            return Err(SpawnError::ShuttingDown);
+        }
+        let name = valid_name(name)?;
+        let hz = options.resolve(&name, directory.global_frequency)?;
+        let cell = Arc::new(ActorCell::new(name, options.capacity, options.queue, options.policy));
+        directory.register(cell.clone())?;
+        runner::launch(directory, cell, actor, hz);
+        Ok(())
+    }
+
+    /// Whether an actor of this name is running.
+    pub fn is_running(&self, name: &str) -> bool {
+        self.post.directory.lookup(name).is_some()
+    }
+
+    /// The application-wide counters.
+    pub fn stats(&self) -> AppStats {
+        self.post.directory.stats()
+    }
+
+    /// One actor's counters, if it is running.
+    pub fn actor_stats(&self, name: &str) -> Option<ActorStats> {
+        self.post.directory.lookup(name).map(|cell| cell.stats())
+    }
+
+    /// Waits until every actor has stopped.
+    pub async fn wait(&self) {
+        self.post.directory.tracker.wait().await;
+    }
+
+    /// Stops every actor (each runs `death` with
+    /// [`ExitReason::Shutdown`](crate::ExitReason::Shutdown) after the
+    /// handler it is in) and waits until they have stopped.
+    pub async fn shutdown(&self) {
+        self.post.directory.shutdown.cancel();
+        self.wait().await;
+    }
+}
+
+impl fmt::Debug for AppHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppHandle").field("stats", &self.stats()).finish()
+    }
+}
+
+fn valid_name(name: &str) -> Result<Name, SpawnError> {
+    if name.is_empty() || name.starts_with('$') {
+        return Err(SpawnError::InvalidName(name.to_owned()));
+    }
+    Ok(Name::new(name))
+}

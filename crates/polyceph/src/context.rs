@@ -1,0 +1,302 @@
+//! The [`Context`]: what an actor can do.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::{Instant, timeout_at};
+
+use crate::app::AppHandle;
+use crate::directory::ActorCell;
+use crate::envelope::slots::Slots;
+use crate::envelope::{Body, BodySlot};
+use crate::error::{InvalidFrequency, ReceiveError, RequestError};
+use crate::mail::{Mail, Post, request_outcome};
+use crate::{Actor, ActorStats, Address, Envelope, Filter, Name, Result};
+
+/// An async method that handles mail: what [`Context::on`] registers.
+///
+/// Implemented for every `async fn(&mut self, &mut Context<Self>, Envelope) ->
+/// Result<()>` method of an actor (and for functions and closures of that
+/// shape that return a `Send` future).
+pub trait Handler<A: Actor>: Send + Sync + 'static {
+    /// Handles one envelope.
+    fn call<'a>(&'a self, actor: &'a mut A, ctx: &'a mut Context<A>, mail: Envelope) -> BoxFuture<'a>;
+}
+
+/// The boxed future of a running handler.
+pub type BoxFuture<'a> = std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// Names the future a handler returns for one lifetime; lets [`Handler`]
+/// cover async methods, whose futures borrow the actor and the context.
+pub trait HandlerFn<'a, A: Actor>: Fn(&'a mut A, &'a mut Context<A>, Envelope) -> Self::Fut {
+    /// The handler's future.
+    type Fut: Future<Output = Result<()>> + Send + 'a;
+}
+
+impl<'a, A, F, Fut> HandlerFn<'a, A> for F
+where
+    A: Actor,
+    F: Fn(&'a mut A, &'a mut Context<A>, Envelope) -> Fut,
+    Fut: Future<Output = Result<()>> + Send + 'a,
+{
+    type Fut = Fut;
+}
+
+impl<A, F> Handler<A> for F
+where
+    A: Actor,
+    F: for<'a> HandlerFn<'a, A> + Send + Sync + 'static,
+{
+    fn call<'a>(&'a self, actor: &'a mut A, ctx: &'a mut Context<A>, mail: Envelope) -> BoxFuture<'a> {
+        Box::pin(self(actor, ctx, mail))
+    }
+}
+
+pub(crate) struct Route<A: Actor> {
+    pub(crate) filter: Option<Filter>,
+    pub(crate) handler: Arc<dyn Handler<A>>,
+}
+
+impl<A: Actor> Clone for Route<A> {
+    fn clone(&self) -> Self {
+        Self { filter: self.filter.clone(), handler: self.handler.clone() }
+    }
+}
+
+/// The handlers of one actor, in registration order.
+pub(crate) struct Routes<A: Actor> {
+    pub(crate) filtered: Vec<Route<A>>,
+    pub(crate) fallbacks: Vec<Route<A>>,
+}
+
+impl<A: Actor> Clone for Routes<A> {
+    fn clone(&self) -> Self {
+        Self { filtered: self.filtered.clone(), fallbacks: self.fallbacks.clone() }
+    }
+}
+
+/// What an actor can do: send and reply, register handlers, receive
+/// selectively, change its frequency, join groups and topics, die.
+///
+/// Every hook and handler gets `&mut Context<Self>`.
+pub struct Context<A: Actor> {
+    pub(crate) post: Post,
+    pub(crate) cell: Arc<ActorCell>,
+    pub(crate) routes: Arc<Routes<A>>,
+    /// Mail taken from the mailbox by [`Context::receive`] but not matched;
+    /// older than anything still in the mailbox.
+    pub(crate) stash: VecDeque<Envelope>,
+    pub(crate) frequency: Option<f64>,
+    pub(crate) frequency_changed: bool,
+    pub(crate) dying: bool,
+}
+
+impl<A: Actor> Context<A> {
+    pub(crate) fn new(post: Post, cell: Arc<ActorCell>, frequency: Option<f64>) -> Self {
+        Self {
+            post,
+            cell,
+            routes: Arc::new(Routes { filtered: Vec::new(), fallbacks: Vec::new() }),
+            stash: VecDeque::new(),
+            frequency,
+            frequency_changed: false,
+            dying: false,
+        }
+    }
+
+    /// This actor's name.
+    pub fn name(&self) -> &Name {
+        &self.cell.name
+    }
+
+    /// Starts composing mail from this actor; see [`Mail`].
+    pub fn mail<B: Body>(&self, to: impl Into<Address>, subject: impl Into<Cow<'static, str>>, body: B) -> Mail<'_> {
+        self.post.mail(to, subject, body)
+    }
+
+    /// Starts composing the reply to `original`: same thread, next thread
+    /// index, sender and recipient swapped, the original's headers and
+    /// priority kept, subject `reply`. Add headers to it, then send it; a
+    /// reply to a request completes that request.
+    pub fn reply<B: Body>(&self, original: &Envelope, body: B) -> Mail<'_> {
+        self.post.reply(original, body)
+    }
+
+    /// Makes an envelope from this actor without sending it, for
+    /// [`Context::request_serving`].
+    pub fn envelope<B: Body>(
+        &self,
+        to: impl Into<Address>,
+        subject: impl Into<Cow<'static, str>>,
+        body: B,
+    ) -> Envelope {
+        Envelope::with_body(self.cell.name.clone(), to.into(), subject.into(), BodySlot::local(body))
+    }
+
+    /// Registers `handler` for mail that matches `filter`.
+    ///
+    /// Every handler whose filter matches runs, in registration order, each
+    /// with its own copy of the envelope (copies share the body).
+    /// Registering from inside a handler takes effect from the next envelope.
+    pub fn on(&mut self, filter: Filter, handler: impl Handler<A>) {
+        Arc::make_mut(&mut self.routes).filtered.push(Route { filter: Some(filter), handler: Arc::new(handler) });
+    }
+
+    /// Registers `handler` for mail that no filter matched. All fallbacks
+    /// run, in registration order. Mail that no filter and no fallback takes
+    /// is counted in [`ActorStats::unhandled`] and logged.
+    pub fn fallback(&mut self, handler: impl Handler<A>) {
+        Arc::make_mut(&mut self.routes).fallbacks.push(Route { filter: None, handler: Arc::new(handler) });
+    }
+
+    /// Waits for the next mail that matches `filter`; other mail stays
+    /// queued, in order, for the handlers.
+    ///
+    /// # Errors
+    ///
+    /// [`ReceiveError::Timeout`] if none arrives in time;
+    /// [`ReceiveError::Closed`] if the mailbox closes.
+    pub async fn receive(&mut self, filter: Filter, timeout: Duration) -> Result<Envelope, ReceiveError> {
+        if let Some(at) = self.stash.iter().position(|mail| filter.matches(mail)) {
+            return self.stash.remove(at).ok_or(ReceiveError::Closed);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match timeout_at(deadline, self.cell.mailbox.recv()).await {
+                Err(_) => return Err(ReceiveError::Timeout(timeout)),
+                Ok(None) => return Err(ReceiveError::Closed),
+                Ok(Some(mail)) if filter.matches(&mail) => return Ok(mail),
+                Ok(Some(mail)) => self.stash.push_back(mail),
+            }
+        }
+    }
+
+    /// Sends `envelope` as a request and, while waiting for the reply, keeps
+    /// handling this actor's incoming mail with its handlers.
+    ///
+    /// A plain [`Mail::request`] inside a handler blocks the actor until the
+    /// reply arrives, like a call in Erlang: if the recipient asks this actor
+    /// something before answering, both wait until a timeout. This method
+    /// serves such questions meanwhile, so two actors can ask each other.
+    /// The price: other handlers may change `actor` while this one waits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mail::request`].
+    pub async fn request_serving(
+        &mut self,
+        actor: &mut A,
+        mut envelope: Envelope,
+        timeout: Duration,
+    ) -> Result<Envelope, RequestError> {
+        let deadline = Instant::now() + timeout;
+        let (tx, mut rx) = oneshot::channel();
+        let to = envelope.recipient().clone();
+        envelope.attach(Slots::reply(tx));
+        match timeout_at(deadline, self.post.directory.route(envelope, true)).await {
+            Ok(sent) => sent?,
+            Err(_) => return Err(RequestError::Timeout { to, timeout }),
+        }
+        let mut open = true;
+        let reply = loop {
+            tokio::select! {
+                biased;
+                reply = &mut rx => break Some(reply),
+                () = tokio::time::sleep_until(deadline) => break None,
+                mail = self.next_mail(), if open => match mail {
+                    Some(mail) => Box::pin(crate::runner::dispatch(actor, self, mail)).await,
+                    None => open = false,
+                },
+            }
+        };
+        request_outcome(to, timeout, reply)
+    }
+
+    /// The next mail to handle: stashed mail first, then the mailbox.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: mail is taken only when the future completes.
+    pub(crate) async fn next_mail(&mut self) -> Option<Envelope> {
+        match self.stash.pop_front() {
+            Some(mail) => Some(mail),
+            None => self.cell.mailbox.recv().await,
+        }
+    }
+
+    /// The frequency `life` runs at, in hertz; `None` if purely reactive.
+    pub fn frequency(&self) -> Option<f64> {
+        self.frequency
+    }
+
+    /// Changes the frequency (`None`: stop ticking). The new schedule starts
+    /// now: the next tick comes one new period from now.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidFrequency`] unless positive and finite; nothing changes then.
+    pub fn set_frequency(&mut self, hz: impl Into<Option<f64>>) -> Result<(), InvalidFrequency> {
+        let hz = hz.into();
+        if let Some(hz) = hz {
+            InvalidFrequency::check(hz)?;
+        }
+        self.frequency = hz;
+        self.frequency_changed = true;
+        Ok(())
+    }
+
+    /// Ends this actor once the current hook or handler returns; `death`
+    /// runs with [`ExitReason::Normal`](crate::ExitReason::Normal). Mail
+    /// still queued then is counted as dead letters; requests among it fail
+    /// with [`RequestError::RecipientStopped`].
+    pub fn die(&mut self) {
+        self.dying = true;
+    }
+
+    /// Subscribes to a topic; `false` if already subscribed.
+    pub fn subscribe(&self, topic: impl Into<Name>) -> bool {
+        self.post.directory.subscribe(topic.into(), &self.cell)
+    }
+
+    /// Unsubscribes from a topic; `false` if not subscribed.
+    pub fn unsubscribe(&self, topic: &str) -> bool {
+        self.post.directory.unsubscribe(topic, &self.cell)
+    }
+
+    /// Joins a group (mail to the group goes to one member at a time); `false` if a member already.
+    pub fn join(&self, group: impl Into<Name>) -> bool {
+        self.post.directory.join(group.into(), &self.cell)
+    }
+
+    /// Leaves a group; `false` if not a member.
+    pub fn leave(&self, group: &str) -> bool {
+        self.post.directory.leave(group, &self.cell)
+    }
+
+    /// This actor's counters.
+    pub fn stats(&self) -> ActorStats {
+        self.cell.stats()
+    }
+
+    /// A handle on the whole application: send from outside this actor's
+    /// turn, spawn actors, shut down.
+    pub fn app(&self) -> AppHandle {
+        AppHandle::new(self.post.directory.clone())
+    }
+}
+
+impl<A: Actor> fmt::Debug for Context<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("name", &self.cell.name)
+            .field("frequency", &self.frequency)
+            .field("handlers", &self.routes.filtered.len())
+            .field("fallbacks", &self.routes.fallbacks.len())
+            .field("stashed", &self.stash.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,287 @@
+//! The directory: who is running, who subscribes to what, who is in which
+//! group, and the routing of envelopes to mailboxes.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use hashbrown::HashMap;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::envelope::slots::Undelivered;
+use crate::error::{SendError, SpawnError};
+use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
+use crate::name::NameRef;
+use crate::stats::{ActorCounters, AppStats, Counter};
+use crate::{ActorStats, Address, Envelope, Name};
+
+/// What the runtime keeps of a running actor: its name, mailbox and counters.
+#[derive(Debug)]
+pub(crate) struct ActorCell {
+    pub(crate) name: Name,
+    pub(crate) mailbox: Mailbox,
+    pub(crate) counters: ActorCounters,
+}
+
+impl ActorCell {
+    pub(crate) fn new(name: Name, capacity: usize, kind: QueueKind, policy: FullPolicy) -> Self {
+        Self { name, mailbox: Mailbox::new(capacity, kind, policy), counters: ActorCounters::default() }
+    }
+
+    pub(crate) fn stats(&self) -> ActorStats {
+        self.counters.snapshot(self.mailbox.len())
+    }
+}
+
+type Members = Arc<[Arc<ActorCell>]>;
+
+#[derive(Debug)]
+struct Group {
+    members: Members,
+    next: AtomicUsize,
+}
+
+/// Shared by every actor, context and handle of one application.
+#[derive(Debug)]
+pub(crate) struct Directory {
+    actors: RwLock<HashMap<Name, Arc<ActorCell>>>,
+    topics: RwLock<HashMap<Name, Members>>,
+    groups: RwLock<HashMap<Name, Arc<Group>>>,
+    dead_letters: Counter,
+    late_replies: Counter,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) global_frequency: Option<f64>,
+}
+
+impl Directory {
+    pub(crate) fn new(global_frequency: Option<f64>) -> Self {
+        Self {
+            global_frequency,
+            actors: RwLock::default(),
+            topics: RwLock::default(),
+            groups: RwLock::default(),
+            dead_letters: Counter::default(),
+            late_replies: Counter::default(),
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    pub(crate) fn lookup(&self, name: &str) -> Option<Arc<ActorCell>> {
+        read(&self.actors).get(&NameRef(name)).cloned()
+    }
+
+    pub(crate) fn register(&self, cell: Arc<ActorCell>) -> Result<(), SpawnError> {
+        let mut actors = write(&self.actors);
+        if actors.contains_key(&cell.name) {
+            return Err(SpawnError::DuplicateName(cell.name.clone()));
+        }
+        actors.insert(cell.name.clone(), cell);
+        Ok(())
+    }
+
+    /// Removes a stopped actor from the directory, its topics and its groups.
+    pub(crate) fn unregister(&self, cell: &Arc<ActorCell>) {
+        {
+            let mut actors = write(&self.actors);
+            if actors.get(&cell.name).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+                actors.remove(&cell.name);
+            }
+        }
+        write(&self.topics).retain(|_, members| {
+            if members.iter().any(|m| Arc::ptr_eq(m, cell)) {
+                *members = without(members, cell);
+            }
+            !members.is_empty()
+        });
+        write(&self.groups).retain(|_, group| {
+            if group.members.iter().any(|m| Arc::ptr_eq(m, cell)) {
+                *group = Arc::new(Group {
+                    members: without(&group.members, cell),
+                    next: AtomicUsize::new(group.next.load(Ordering::Relaxed)),
+                });
+            }
+            !group.members.is_empty()
+        });
+    }
+
+    /// Adds `cell` to a topic; `false` if it was subscribed already.
+    pub(crate) fn subscribe(&self, topic: Name, cell: &Arc<ActorCell>) -> bool {
+        let mut topics = write(&self.topics);
+        let members = topics.entry(topic).or_insert_with(|| Arc::from([]));
+        if members.iter().any(|m| Arc::ptr_eq(m, cell)) {
+            return false;
+        }
+        *members = members.iter().cloned().chain([cell.clone()]).collect();
+        true
+    }
+
+    /// Removes `cell` from a topic; `false` if it was not subscribed.
+    pub(crate) fn unsubscribe(&self, topic: &str, cell: &Arc<ActorCell>) -> bool {
+        let mut topics = write(&self.topics);
+        let Some(members) = topics.get_mut(&NameRef(topic)) else { return false };
+        if !members.iter().any(|m| Arc::ptr_eq(m, cell)) {
+            return false;
+        }
+        *members = without(members, cell);
+        if members.is_empty() {
+            topics.remove(&NameRef(topic));
+        }
+        true
+    }
+
+    /// Adds `cell` to a group; `false` if it was a member already.
+    pub(crate) fn join(&self, group: Name, cell: &Arc<ActorCell>) -> bool {
+        let mut groups = write(&self.groups);
+        let entry = groups
+            .entry(group)
+            .or_insert_with(|| Arc::new(Group { members: Arc::from([]), next: AtomicUsize::new(0) }));
+        if entry.members.iter().any(|m| Arc::ptr_eq(m, cell)) {
+            return false;
+        }
+        *entry = Arc::new(Group {
+            members: entry.members.iter().cloned().chain([cell.clone()]).collect(),
+            next: AtomicUsize::new(entry.next.load(Ordering::Relaxed)),
+        });
+        true
+    }
+
+    /// Removes `cell` from a group; `false` if it was not a member.
+    pub(crate) fn leave(&self, group: &str, cell: &Arc<ActorCell>) -> bool {
+        let mut groups = write(&self.groups);
+        let Some(entry) = groups.get_mut(&NameRef(group)) else { return false };
+        if !entry.members.iter().any(|m| Arc::ptr_eq(m, cell)) {
+            return false;
+        }
+        *entry = Arc::new(Group {
+            members: without(&entry.members, cell),
+            next: AtomicUsize::new(entry.next.load(Ordering::Relaxed)),
+        });
+        if entry.members.is_empty() {
+            groups.remove(&NameRef(group));
+        }
+        true
+    }
+
+    /// Puts `envelope` into the mailbox(es) its recipient names. With `wait`,
+    /// a full mailbox whose policy is to wait makes this wait; without, it
+    /// is an error.
+    pub(crate) async fn route(&self, envelope: Envelope, wait: bool) -> Result<(), SendError> {
+        match envelope.recipient() {
+            Address::Actor(name) => match self.lookup(name.as_str()) {
+                Some(cell) => self.push(&cell, envelope, wait).await,
+                None => Err(self.nobody(envelope)),
+            },
+            Address::Group(name) => {
+                let group = read(&self.groups).get(&NameRef(name.as_str())).cloned();
+                let Some(group) = group else { return Err(self.nobody(envelope)) };
+                let start = group.next.fetch_add(1, Ordering::Relaxed);
+                let count = group.members.len();
+                let mut envelope = envelope;
+                // A member that stopped meanwhile passes its turn on.
+                for i in 0..count {
+                    let member = &group.members[(start + i) % count];
+                    match self.push(member, envelope, wait).await {
+                        Err(SendError::Stopped { envelope: back, .. }) => envelope = back,
+                        done => return done,
+                    }
+                }
+                Err(self.nobody(envelope))
+            }
+            Address::Topic(name) => {
+                let members = read(&self.topics).get(&NameRef(name.as_str())).cloned();
+                match members {
+                    Some(members) => self.push_all(&members, envelope, wait).await,
+                    None => Err(self.nobody(envelope)),
+                }
+            }
+            Address::Everyone => {
+                let sender = envelope.sender();
+                let members: Vec<_> = read(&self.actors).values().filter(|c| c.name != *sender).cloned().collect();
+                self.push_all(&members, envelope, wait).await
+            }
+        }
+    }
+
+    /// A copy for each member; succeeds if at least one was queued.
+    async fn push_all(&self, members: &[Arc<ActorCell>], envelope: Envelope, wait: bool) -> Result<(), SendError> {
+        let Some((last, rest)) = members.split_last() else { return Err(self.nobody(envelope)) };
+        let mut delivered = false;
+        for member in rest {
+            delivered |= self.push(member, envelope.clone(), wait).await.is_ok();
+        }
+        match self.push(last, envelope, wait).await {
+            Err(_) if delivered => Ok(()),
+            done => done,
+        }
+    }
+
+    pub(crate) async fn push(&self, cell: &ActorCell, envelope: Envelope, wait: bool) -> Result<(), SendError> {
+        let pushed = if wait { cell.mailbox.push(envelope).await } else { cell.mailbox.try_push(envelope) };
+        match pushed {
+            Ok(Pushed::Queued) => Ok(()),
+            Ok(Pushed::Evicted(old)) => {
+                cell.counters.dropped.bump();
+                tracing::warn!(
+                    actor.name = %cell.name, mail.id = %old.id(), mail.subject = old.subject(),
+                    "mailbox full: dropped the oldest envelope"
+                );
+                old.set_fate(Undelivered::Dropped);
+                Ok(())
+            }
+            Err(PushError::Full(envelope)) => {
+                cell.counters.rejected.bump();
+                tracing::debug!(actor.name = %cell.name, mail.id = %envelope.id(), "mailbox full: mail refused");
+                Err(SendError::MailboxFull { to: envelope.recipient().clone(), envelope })
+            }
+            Err(PushError::Closed(envelope)) => {
+                self.dead_letter(&envelope, "recipient stopped");
+                Err(SendError::Stopped { to: envelope.recipient().clone(), envelope })
+            }
+        }
+    }
+
+    fn nobody(&self, envelope: Envelope) -> SendError {
+        self.dead_letter(&envelope, "no such recipient");
+        SendError::NoSuchRecipient { to: envelope.recipient().clone(), envelope }
+    }
+
+    /// Counts and logs mail that reached nobody.
+    pub(crate) fn dead_letter(&self, envelope: &Envelope, why: &str) {
+        self.dead_letters.bump();
+        tracing::warn!(
+            mail.id = %envelope.id(), mail.subject = envelope.subject(), mail.sender = %envelope.sender(),
+            mail.recipient = %envelope.recipient(), reason = why, "dead letter"
+        );
+    }
+
+    /// Counts and logs a reply nobody waits for any more.
+    pub(crate) fn late_reply(&self, reply: &Envelope) {
+        self.late_replies.bump();
+        tracing::warn!(
+            mail.id = %reply.id(), mail.thread = %reply.thread(), mail.recipient = %reply.recipient(),
+            "late reply dropped: the request was already answered or timed out"
+        );
+    }
+
+    pub(crate) fn stats(&self) -> AppStats {
+        AppStats {
+            dead_letters: self.dead_letters.get(),
+            late_replies: self.late_replies.get(),
+            actors: read(&self.actors).len(),
+        }
+    }
+}
+
+fn without(members: &[Arc<ActorCell>], cell: &Arc<ActorCell>) -> Members {
+    members.iter().filter(|m| !Arc::ptr_eq(m, cell)).cloned().collect()
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}

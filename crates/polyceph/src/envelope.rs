@@ -1,0 +1,546 @@
+//! The unit of mail: an e-mail-like, threaded envelope around a typed body.
+//!
+//! An envelope never changes once it is sent. Between local actors its body
+//! stays the Rust value it was sent with; from the wire it stays msgpack bytes
+//! until [`Envelope::body`] reads it, so a bridge that only forwards mail never
+//! decodes a body.
+
+mod body;
+pub(crate) mod slots;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+pub use body::Body;
+pub(crate) use body::BodySlot;
+use slots::{Slots, Undelivered};
+
+use crate::error::{BodyError, CodecError};
+use crate::{Address, Headers, Name, Value};
+
+/// The version of the msgpack encoding written by [`Envelope::to_msgpack`].
+pub const FORMAT_VERSION: u8 = 1;
+
+/// An e-mail-like message: who, to whom, about what, in which conversation,
+/// with headers and a typed body.
+///
+/// | field | meaning |
+/// |---|---|
+/// | `id` | new for every envelope |
+/// | `thread` | shared by a conversation: a new thread's id is its first envelope's id |
+/// | `thread_index` | 1 for a new thread, +1 for each reply |
+/// | `time` | when the envelope was made (UTC) |
+/// | `sender`, `recipient` | actor names; the recipient may be a group, topic or everyone |
+/// | `subject` | what it is about; handlers' filters usually match it |
+/// | `priority` | higher is handled first by a priority mailbox (default 0) |
+/// | `headers` | custom name → [`Value`] pairs |
+/// | `in_reply_to` | the id of the envelope this one answers |
+/// | body | any [`Body`]: read it back with [`Envelope::body`] |
+///
+/// Cloning an envelope shares its body. Actors get envelopes from the
+/// runtime; [`Envelope::new`] exists for adapters and tests.
+///
+/// # Examples
+///
+/// ```
+/// use polyceph::Envelope;
+///
+/// let mail = Envelope::new("hello", "main", "salutation", "Hello, World!")
+///     .with_header("abc", 123);
+/// assert_eq!(mail.thread_index(), 1);
+/// assert_eq!(mail.thread(), mail.id());
+/// assert_eq!(mail.body::<String>().unwrap(), "Hello, World!");
+/// assert_eq!(mail.field("abc").as_deref(), Some("123"));
+///
+/// // The wire form decodes the body only when asked.
+/// let copy = Envelope::from_msgpack(&mail.to_msgpack().unwrap()).unwrap();
+/// assert_eq!(copy.id(), mail.id());
+/// assert_eq!(copy.body::<String>().unwrap(), "Hello, World!");
+/// ```
+#[derive(Clone)]
+pub struct Envelope(Box<Inner>);
+
+#[derive(Clone)]
+struct Inner {
+    id: Uuid,
+    thread: Uuid,
+    thread_index: u32,
+    time: SystemTime,
+    sender: Name,
+    recipient: Address,
+    subject: Text,
+    priority: i8,
+    headers: Headers,
+    in_reply_to: Option<Uuid>,
+    body: BodySlot,
+    slots: Option<Arc<Slots>>,
+}
+
+/// A subject: a `'static` literal costs no allocation.
+#[derive(Clone)]
+enum Text {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Static(s) => s,
+            Self::Shared(s) => s,
+        }
+    }
+}
+
+impl From<Cow<'static, str>> for Text {
+    fn from(text: Cow<'static, str>) -> Self {
+        match text {
+            Cow::Borrowed(s) => Self::Static(s),
+            Cow::Owned(s) => Self::Shared(Arc::from(s)),
+        }
+    }
+}
+
+impl Envelope {
+    /// Makes an envelope that starts a new thread.
+    pub fn new<B: Body>(
+        sender: impl Into<Name>,
+        recipient: impl Into<Address>,
+        subject: impl Into<Cow<'static, str>>,
+        body: B,
+    ) -> Self {
+        Self::with_body(sender.into(), recipient.into(), subject.into(), BodySlot::local(body))
+    }
+
+    pub(crate) fn with_body(sender: Name, recipient: Address, subject: Cow<'static, str>, body: BodySlot) -> Self {
+        let id = Uuid::new_v4();
+        Self(Box::new(Inner {
+            id,
+            thread: id,
+            thread_index: 1,
+            time: SystemTime::now(),
+            sender,
+            recipient,
+            subject: subject.into(),
+            priority: 0,
+            headers: Headers::new(),
+            in_reply_to: None,
+            body,
+            slots: None,
+        }))
+    }
+
+    /// Makes the answer to `original`: same thread, next index, sender and
+    /// recipient swapped, the original's headers and priority kept.
+    pub(crate) fn reply_to(original: &Envelope, sender: Name, subject: Cow<'static, str>, body: BodySlot) -> Self {
+        let o = &original.0;
+        Self(Box::new(Inner {
+            id: Uuid::new_v4(),
+            thread: o.thread,
+            thread_index: o.thread_index.saturating_add(1),
+            time: SystemTime::now(),
+            sender,
+            recipient: Address::Actor(o.sender.clone()),
+            subject: subject.into(),
+            priority: o.priority,
+            headers: o.headers.clone(),
+            in_reply_to: Some(o.id),
+            body,
+            slots: None,
+        }))
+    }
+
+    /// Adds a header (builder style).
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.0.headers.insert(name, value);
+        self
+    }
+
+    /// Sets the priority (builder style).
+    #[must_use]
+    pub fn with_priority(mut self, priority: i8) -> Self {
+        self.0.priority = priority;
+        self
+    }
+
+    /// This envelope's own id.
+    pub fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// The conversation this envelope belongs to.
+    pub fn thread(&self) -> Uuid {
+        self.0.thread
+    }
+
+    /// 1 for the first envelope of a thread, +1 for each reply.
+    pub fn thread_index(&self) -> u32 {
+        self.0.thread_index
+    }
+
+    /// When the envelope was made.
+    pub fn time(&self) -> SystemTime {
+        self.0.time
+    }
+
+    /// Who sent it.
+    pub fn sender(&self) -> &Name {
+        &self.0.sender
+    }
+
+    /// Where it was sent.
+    pub fn recipient(&self) -> &Address {
+        &self.0.recipient
+    }
+
+    /// What it is about.
+    pub fn subject(&self) -> &str {
+        self.0.subject.as_str()
+    }
+
+    /// Its priority: higher is handled first by a priority mailbox.
+    pub fn priority(&self) -> i8 {
+        self.0.priority
+    }
+
+    /// The custom headers.
+    pub fn headers(&self) -> &Headers {
+        &self.0.headers
+    }
+
+    /// The custom headers, to change them before sending.
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        &mut self.0.headers
+    }
+
+    /// The id of the envelope this one replies to.
+    pub fn in_reply_to(&self) -> Option<Uuid> {
+        self.0.in_reply_to
+    }
+
+    /// Whether this is a reply (it has an `in_reply_to`).
+    pub fn is_reply(&self) -> bool {
+        self.0.in_reply_to.is_some()
+    }
+
+    /// Whether the sender is waiting for a reply to this envelope
+    /// ([`Mail::request`](crate::Mail::request)) that nobody has sent yet.
+    pub fn expects_reply(&self) -> bool {
+        self.0.slots.as_ref().is_some_and(|s| s.expects_reply())
+    }
+
+    /// The Rust type name of the body, or `"msgpack bytes"` for a body from the wire.
+    pub fn body_type(&self) -> &'static str {
+        self.0.body.type_name()
+    }
+
+    /// Reads the body as a `T`.
+    ///
+    /// A body sent as a `T` is cloned. Any other body is converted through
+    /// msgpack, exactly as if it had crossed the wire: a `&'static str` body
+    /// reads as a `String`, a body from the wire is decoded here, lazily.
+    ///
+    /// # Errors
+    ///
+    /// [`BodyError`] naming both the expected and the actual type when the
+    /// body cannot be read as a `T`.
+    pub fn body<T: DeserializeOwned + Clone + 'static>(&self) -> Result<T, BodyError> {
+        self.0.body.get()
+    }
+
+    /// Borrows the body if it is exactly a `T` sent by a local actor.
+    ///
+    /// # Errors
+    ///
+    /// [`BodyError::WrongType`] if it is another type or still msgpack bytes.
+    pub fn body_ref<T: 'static>(&self) -> Result<&T, BodyError> {
+        self.0.body.get_ref()
+    }
+
+    /// Takes the body out as a `T`, without cloning when this envelope is the
+    /// only holder of a `T`; otherwise as [`Envelope::body`] does.
+    ///
+    /// # Errors
+    ///
+    /// [`BodyError`] naming both types when the body cannot be read as a `T`.
+    pub fn into_body<T: DeserializeOwned + Send + Sync + 'static>(self) -> Result<T, BodyError> {
+        let inner = *self.0;
+        inner.body.into_value()
+    }
+
+    /// The text form of a field or header, as [`Filter`](crate::Filter)s
+    /// see it: `id`, `thread`, `thread_index`, `time` (RFC 3339),
+    /// `sender`, `recipient`, `subject`, `priority`, `in_reply_to`, else the
+    /// custom header of that name.
+    pub fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        let e = &self.0;
+        Some(match name {
+            "subject" => Cow::Borrowed(e.subject.as_str()),
+            "sender" => Cow::Borrowed(e.sender.as_str()),
+            "recipient" => match &e.recipient {
+                Address::Actor(n) => Cow::Borrowed(n.as_str()),
+                other => Cow::Owned(other.to_string()),
+            },
+            "id" => Cow::Owned(e.id.to_string()),
+            "thread" => Cow::Owned(e.thread.to_string()),
+            "thread_index" => Cow::Owned(e.thread_index.to_string()),
+            "time" => Cow::Owned(humantime::format_rfc3339_micros(e.time).to_string()),
+            "priority" => Cow::Owned(e.priority.to_string()),
+            "in_reply_to" => Cow::Owned(e.in_reply_to?.to_string()),
+            header => match e.headers.get(header)? {
+                Value::Str(s) => Cow::Borrowed(s.as_str()),
+                other => Cow::Owned(other.to_string()),
+            },
+        })
+    }
+
+    /// Encodes the envelope as a msgpack map with named fields.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError::Body`] if the body does not serialize.
+    pub fn to_msgpack(&self) -> Result<Vec<u8>, CodecError> {
+        rmp_serde::to_vec_named(self).map_err(CodecError::Encode)
+    }
+
+    /// Decodes an envelope written by [`Envelope::to_msgpack`]. The body stays
+    /// bytes until [`Envelope::body`] reads it.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] for input that is not such an envelope.
+    pub fn from_msgpack(bytes: &[u8]) -> Result<Self, CodecError> {
+        rmp_serde::from_slice(bytes).map_err(CodecError::Decode)
+    }
+
+    pub(crate) fn attach(&mut self, slots: Slots) {
+        self.0.slots = Some(Arc::new(slots));
+    }
+
+    pub(crate) fn slots(&self) -> Option<&Arc<Slots>> {
+        self.0.slots.as_ref()
+    }
+
+    /// Records why this envelope's waiting sender gets no answer, should it
+    /// be dropped unanswered.
+    pub(crate) fn set_fate(&self, fate: Undelivered) {
+        if let Some(slots) = &self.0.slots {
+            slots.set_fate(fate);
+        }
+    }
+
+    pub(crate) fn set_subject(&mut self, subject: Cow<'static, str>) {
+        self.0.subject = subject.into();
+    }
+}
+
+impl fmt::Display for Envelope {
+    /// Prints every field, one per line, like a pretty-printed dict.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0;
+        writeln!(f, "{{")?;
+        writeln!(f, "    id: {},", e.id)?;
+        writeln!(f, "    thread: {},", e.thread)?;
+        writeln!(f, "    thread_index: {},", e.thread_index)?;
+        writeln!(f, "    time: {},", humantime::format_rfc3339_micros(e.time))?;
+        writeln!(f, "    sender: {},", e.sender)?;
+        writeln!(f, "    recipient: {},", e.recipient)?;
+        writeln!(f, "    subject: {:?},", e.subject.as_str())?;
+        writeln!(f, "    priority: {},", e.priority)?;
+        if let Some(id) = e.in_reply_to {
+            writeln!(f, "    in_reply_to: {id},")?;
+        }
+        if e.headers.is_empty() {
+            writeln!(f, "    headers: {{}},")?;
+        } else {
+            writeln!(f, "    headers: {{")?;
+            for (name, value) in e.headers.iter() {
+                match value {
+                    Value::Str(s) => writeln!(f, "        {name}: {s:?},")?,
+                    other => writeln!(f, "        {name}: {other},")?,
+                }
+            }
+            writeln!(f, "    }},")?;
+        }
+        writeln!(f, "    body: {:?},", e.body)?;
+        write!(f, "}}")
+    }
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0;
+        f.debug_struct("Envelope")
+            .field("id", &e.id)
+            .field("thread", &e.thread)
+            .field("thread_index", &e.thread_index)
+            .field("time", &humantime::format_rfc3339_micros(e.time))
+            .field("sender", &e.sender)
+            .field("recipient", &e.recipient)
+            .field("subject", &e.subject.as_str())
+            .field("priority", &e.priority)
+            .field("headers", &e.headers)
+            .field("in_reply_to", &e.in_reply_to)
+            .field("body", &e.body)
+            .finish()
+    }
+}
+
+#[derive(serde::Serialize)]
+struct WireOut<'a> {
+    v: u8,
+    id: &'a Uuid,
+    thread: &'a Uuid,
+    thread_index: u32,
+    time: u64,
+    sender: &'a Name,
+    recipient: &'a Address,
+    subject: &'a str,
+    priority: i8,
+    headers: &'a Headers,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_reply_to: Option<&'a Uuid>,
+    #[serde(with = "serde_bytes")]
+    body: &'a [u8],
+}
+
+#[derive(serde::Deserialize)]
+struct WireIn {
+    v: u8,
+    id: Uuid,
+    thread: Uuid,
+    thread_index: u32,
+    time: u64,
+    sender: Name,
+    recipient: Address,
+    subject: String,
+    #[serde(default)]
+    priority: i8,
+    #[serde(default)]
+    headers: Headers,
+    #[serde(default)]
+    in_reply_to: Option<Uuid>,
+    #[serde(with = "serde_bytes")]
+    body: Vec<u8>,
+}
+
+impl serde::Serialize for Envelope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let e = &self.0;
+        let body = e.body.to_msgpack().map_err(S::Error::custom)?;
+        let time = e.time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        WireOut {
+            v: FORMAT_VERSION,
+            id: &e.id,
+            thread: &e.thread,
+            thread_index: e.thread_index,
+            time: u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
+            sender: &e.sender,
+            recipient: &e.recipient,
+            subject: e.subject.as_str(),
+            priority: e.priority,
+            headers: &e.headers,
+            in_reply_to: e.in_reply_to.as_ref(),
+            body: &body,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Envelope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let w = WireIn::deserialize(d)?;
+        if w.v != FORMAT_VERSION {
+            return Err(D::Error::custom(format_args!(
+                "unknown envelope format version {} (this build reads {FORMAT_VERSION})",
+                w.v
+            )));
+        }
+        Ok(Self(Box::new(Inner {
+            id: w.id,
+            thread: w.thread,
+            thread_index: w.thread_index,
+            time: UNIX_EPOCH + Duration::from_nanos(w.time),
+            sender: w.sender,
+            recipient: w.recipient,
+            subject: Text::Shared(Arc::from(w.subject)),
+            priority: w.priority,
+            headers: w.headers,
+            in_reply_to: w.in_reply_to,
+            body: BodySlot::Wire(Arc::from(w.body)),
+            slots: None,
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Reading {
+        sensor: String,
+        celsius: f64,
+    }
+
+    #[test]
+    fn a_wrong_body_type_names_both_types() {
+        let mail = Envelope::new("a", "b", "s", Reading { sensor: "x".into(), celsius: 1.0 });
+        let err = mail.body::<u64>().unwrap_err().to_string();
+        assert!(err.contains("u64"), "{err}");
+        assert!(err.contains("Reading"), "{err}");
+        assert!(mail.body_ref::<String>().is_err());
+        assert_eq!(mail.body_ref::<Reading>().unwrap().sensor, "x");
+    }
+
+    #[test]
+    fn every_field_survives_msgpack() {
+        let original =
+            Envelope::new("Sender", Address::topic("t"), "subject", Reading { sensor: "s".into(), celsius: -4.5 })
+                .with_priority(-3)
+                .with_header("list", vec![1, 2])
+                .with_header("bytes", Value::bytes(*b"\x00\x01"));
+        let reply = Envelope::reply_to(&original, Name::new("b"), "reply".into(), BodySlot::local(7_u8));
+        for mail in [original, reply] {
+            let copy = Envelope::from_msgpack(&mail.to_msgpack().unwrap()).unwrap();
+            assert_eq!(copy.id(), mail.id());
+            assert_eq!(copy.thread(), mail.thread());
+            assert_eq!(copy.thread_index(), mail.thread_index());
+            assert_eq!(copy.time(), mail.time());
+            assert_eq!(copy.sender(), mail.sender());
+            assert_eq!(copy.recipient(), mail.recipient());
+            assert_eq!(copy.subject(), mail.subject());
+            assert_eq!(copy.priority(), mail.priority());
+            assert_eq!(copy.headers(), mail.headers());
+            assert_eq!(copy.in_reply_to(), mail.in_reply_to());
+            assert_eq!(copy.body_type(), "msgpack bytes");
+        }
+    }
+
+    #[test]
+    fn into_body_moves_a_unique_body_and_converts_a_shared_one() {
+        let mail = Envelope::new("a", "b", "s", Reading { sensor: "x".into(), celsius: 2.0 });
+        let copy = mail.clone();
+        assert_eq!(mail.into_body::<Reading>().unwrap().celsius, 2.0);
+        assert_eq!(copy.into_body::<Reading>().unwrap().sensor, "x");
+    }
+
+    #[test]
+    fn replies_keep_the_thread_and_swap_the_parties() {
+        let mail = Envelope::new("hello", "main", "salutation", ()).with_header("kwargs", [("abc", 123)]);
+        let reply = Envelope::reply_to(&mail, Name::new("main"), "reply".into(), BodySlot::local("hi"));
+        assert_eq!(reply.thread(), mail.thread());
+        assert_eq!(reply.thread_index(), 2);
+        assert_eq!(reply.recipient(), &Address::actor("hello"));
+        assert_eq!(reply.in_reply_to(), Some(mail.id()));
+        assert_eq!(reply.headers().get("kwargs"), mail.headers().get("kwargs"));
+    }
+}

@@ -1,0 +1,91 @@
+//! The in-process side of an envelope: where its reply and its delivery
+//! acknowledgement go. Never serialized.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::oneshot;
+
+use super::Envelope;
+
+/// Why a request or delivery ended without the answer it waited for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Undelivered {
+    /// The recipient stopped (or was never reached) before handling it.
+    Stopped,
+    /// The mailbox dropped it to make room (drop-oldest).
+    Dropped,
+    /// No handler's filter matched it.
+    Unhandled,
+    /// Handlers ran but none replied.
+    NoReply,
+    /// A handler returned an error.
+    Failed(String),
+}
+
+pub(crate) type ReplySender = oneshot::Sender<Result<Envelope, Undelivered>>;
+pub(crate) type AckSender = oneshot::Sender<Result<(), Undelivered>>;
+
+/// Shared by every clone of one envelope; when the last clone is dropped
+/// with a slot still unused, the waiting side learns why.
+#[derive(Debug)]
+pub(crate) struct Slots(Mutex<State>);
+
+#[derive(Debug)]
+struct State {
+    is_request: bool,
+    reply: Option<ReplySender>,
+    ack: Option<AckSender>,
+    fate: Undelivered,
+}
+
+impl Slots {
+    pub(crate) fn reply(tx: ReplySender) -> Self {
+        Self::new(Some(tx), None)
+    }
+
+    pub(crate) fn ack(tx: AckSender) -> Self {
+        Self::new(None, Some(tx))
+    }
+
+    fn new(reply: Option<ReplySender>, ack: Option<AckSender>) -> Self {
+        Self(Mutex::new(State { is_request: reply.is_some(), reply, ack, fate: Undelivered::Stopped }))
+    }
+
+    /// Whether the envelope was sent as a request (answered or not).
+    pub(crate) fn is_request(&self) -> bool {
+        self.lock().is_request
+    }
+
+    pub(crate) fn take_reply(&self) -> Option<ReplySender> {
+        self.lock().reply.take()
+    }
+
+    pub(crate) fn take_ack(&self) -> Option<AckSender> {
+        self.lock().ack.take()
+    }
+
+    pub(crate) fn expects_reply(&self) -> bool {
+        self.lock().reply.is_some()
+    }
+
+    pub(crate) fn set_fate(&self, fate: Undelivered) {
+        self.lock().fate = fate;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let state = self.0.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tx) = state.reply.take() {
+            // The requester may have given up already; nothing to tell then.
+            let _ = tx.send(Err(state.fate.clone()));
+        }
+        if let Some(tx) = state.ack.take() {
+            let _ = tx.send(Err(state.fate.clone()));
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Error types, one per family of operations.
+//!
+//! Errors that fail to send hand the [`Envelope`] back
+//! ([`SendError::into_envelope`]), as tokio's `SendError<T>` does.
+
+use std::time::Duration;
+
+use crate::{Address, Envelope, Name};
+
+/// The boxed error user code returns from hooks and handlers.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Mail could not be put into a mailbox.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No actor, group member or topic subscriber answers to the address.
+    #[error("no recipient for {to}")]
+    NoSuchRecipient {
+        /// The address.
+        to: Address,
+        /// The envelope that was not sent.
+        envelope: Envelope,
+    },
+    /// The recipient's mailbox is full and its policy rejects new mail (or
+    /// the caller asked not to wait).
+    #[error("mailbox of {to} is full")]
+    MailboxFull {
+        /// The address.
+        to: Address,
+        /// The envelope that was not sent.
+        envelope: Envelope,
+    },
+    /// The recipient stopped while the mail was on its way.
+    #[error("actor {to} has stopped")]
+    Stopped {
+        /// The address.
+        to: Address,
+        /// The envelope that was not sent.
+        envelope: Envelope,
+    },
+}
+
+impl SendError {
+    /// Takes back the envelope that was not delivered.
+    pub fn into_envelope(self) -> Envelope {
+        match self {
+            Self::NoSuchRecipient { envelope, .. }
+            | Self::MailboxFull { envelope, .. }
+            | Self::Stopped { envelope, .. } => envelope,
+        }
+    }
+
+    /// The address the mail was for.
+    pub fn to(&self) -> &Address {
+        match self {
+            Self::NoSuchRecipient { to, .. } | Self::MailboxFull { to, .. } | Self::Stopped { to, .. } => to,
+        }
+    }
+}
+
+/// A request got no reply.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The request could not be sent (unknown recipient, full mailbox, stopped).
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// No reply came within the timeout.
+    #[error("no reply from {to} within {timeout:?}")]
+    Timeout {
+        /// The address asked.
+        to: Address,
+        /// How long the requester waited.
+        timeout: Duration,
+    },
+    /// The recipient stopped before replying.
+    #[error("{to} stopped before replying")]
+    RecipientStopped {
+        /// The address asked.
+        to: Address,
+    },
+    /// The recipient's mailbox dropped the request to make room (drop-oldest policy).
+    #[error("{to} dropped the request from its full mailbox")]
+    Dropped {
+        /// The address asked.
+        to: Address,
+    },
+    /// No filter of the recipient matched the request.
+    #[error("no handler of {to} matched the request")]
+    Unhandled {
+        /// The address asked.
+        to: Address,
+    },
+    /// The recipient's handlers finished without replying.
+    #[error("{to} handled the request without replying")]
+    NoReply {
+        /// The address asked.
+        to: Address,
+    },
+    /// A handler of the recipient returned an error instead of replying.
+    #[error("a handler of {to} failed: {reason}")]
+    HandlerFailed {
+        /// The address asked.
+        to: Address,
+        /// The handler's error, as text.
+        reason: String,
+    },
+}
+
+/// A synchronous delivery ([`Mail::deliver`](crate::Mail::deliver)) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeliverError {
+    /// The mail could not be sent.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// The handlers did not finish within the timeout.
+    #[error("{to} did not finish handling the mail within {timeout:?}")]
+    Timeout {
+        /// The recipient.
+        to: Address,
+        /// How long the sender waited.
+        timeout: Duration,
+    },
+    /// A handler returned an error.
+    #[error("a handler of {to} failed: {reason}")]
+    HandlerFailed {
+        /// The recipient.
+        to: Address,
+        /// The handler's error, as text.
+        reason: String,
+    },
+    /// No filter of the recipient matched the mail.
+    #[error("no handler of {to} matched the mail")]
+    Unhandled {
+        /// The recipient.
+        to: Address,
+    },
+    /// The recipient stopped before handling the mail.
+    #[error("{to} stopped before handling the mail")]
+    RecipientStopped {
+        /// The recipient.
+        to: Address,
+    },
+    /// The recipient's mailbox dropped the mail to make room (drop-oldest policy).
+    #[error("{to} dropped the mail from its full mailbox")]
+    Dropped {
+        /// The recipient.
+        to: Address,
+    },
+}
+
+/// Selective receive ([`Context::receive`](crate::Context::receive)) got nothing.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReceiveError {
+    /// No matching mail arrived within the timeout.
+    #[error("no matching mail within {0:?}")]
+    Timeout(Duration),
+    /// The mailbox was closed: the actor is stopping.
+    #[error("the mailbox is closed")]
+    Closed,
+}
+
+/// A body could not be read as the requested type.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body is another type (and borrowing needs the exact type).
+    #[error("body is a {found}, not a {expected}")]
+    WrongType {
+        /// The type asked for.
+        expected: &'static str,
+        /// The body's type.
+        found: &'static str,
+    },
+    /// The body did not decode as the requested type.
+    #[error("body is a {found} and cannot be read as a {expected}: {reason}")]
+    Decode {
+        /// The type asked for.
+        expected: &'static str,
+        /// The body's type.
+        found: &'static str,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The body's `Serialize` implementation failed.
+    #[error("body of type {found} does not serialize: {reason}")]
+    Encode {
+        /// The body's type.
+        found: &'static str,
+        /// What the encoder said.
+        reason: String,
+    },
+}
+
+/// An envelope could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// Encoding failed (the body did not serialize).
+    #[error("cannot encode envelope")]
+    Encode(#[source] rmp_serde::encode::Error),
+    /// The bytes are not an envelope this build reads.
+    #[error("cannot decode envelope")]
+    Decode(#[source] rmp_serde::decode::Error),
+}
+
+/// A filter could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterError {
+    /// The pattern is not a valid regular expression.
+    #[error("invalid regex {pattern:?} for {field}")]
+    InvalidRegex {
+        /// The field or header the filter reads.
+        field: String,
+        /// The pattern given.
+        pattern: String,
+        /// What the regex parser said.
+        #[source]
+        source: regex::Error,
+    },
+}
+
+/// A frequency that is not a positive, finite number of hertz.
+#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq)]
+#[error("invalid frequency {0} Hz: it must be positive and finite")]
+pub struct InvalidFrequency(pub f64);
+
+impl InvalidFrequency {
+    pub(crate) fn check(hz: f64) -> Result<f64, Self> {
+        if hz.is_finite() && hz > 0.0 { Ok(hz) } else { Err(Self(hz)) }
+    }
+}
+
+/// An actor could not be added or started.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// An actor with this name (compared ignoring case) already exists.
+    #[error("an actor named {0} already exists")]
+    DuplicateName(Name),
+    /// The name is empty, or starts with `$` (reserved for the runtime).
+    #[error("invalid actor name {0:?}: names are non-empty and do not start with '$'")]
+    InvalidName(String),
+    /// The frequency is not a positive, finite number of hertz.
+    #[error(transparent)]
+    InvalidFrequency(#[from] InvalidFrequency),
+    /// The mailbox capacity is zero.
+    #[error("invalid mailbox capacity 0 for actor {0}")]
+    ZeroCapacity(Name),
+    /// The application is shutting down.
+    #[error("the application is shutting down")]
+    ShuttingDown,
+}
+
+/// The application could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// An actor could not be started.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// The signal handler could not be installed.
+    #[error("cannot listen for signals")]
+    Signal(#[source] std::io::Error),
+}

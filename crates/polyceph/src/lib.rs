@@ -1,0 +1,81 @@
+//! Actors with a birth, a life at a set frequency and a death, exchanging
+//! threaded, e-mail-like mail on Tokio.
+//!
+//! An [`Application`] starts named [`Actor`]s. Each actor is born
+//! ([`Actor::birth`]), lives ([`Actor::life`] runs at its frequency on a
+//! drift-free schedule) and dies ([`Actor::death`]). Between ticks it handles
+//! mail as soon as it arrives: every handler registered with
+//! [`Context::on`] whose [`Filter`] matches the [`Envelope`] runs. Actors
+//! [`send`](Mail::send), [`request`](Mail::request) (the reply comes back on
+//! the same thread, or a distinct error: never a hang) and
+//! [`deliver`](Mail::deliver) (wait until the handlers are done) mail to an
+//! [`Address`]: an actor, a group, a topic or everyone.
+//!
+//! See `docs/semantics.md` for ordering and delivery guarantees.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use polyceph::prelude::*;
+//!
+//! struct Main;
+//!
+//! impl Actor for Main {
+//!     async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+//!         ctx.on(Filter::subject(r"(?i)^salutation$")?, Self::salutation);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! impl Main {
+//!     async fn salutation(&mut self, ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+//!         ctx.reply(&mail, "Hi, thanks for writing.").header("acme", 123).send().await?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = Application::builder().actor("main", Main).frequency(5.0).start().await?;
+//! let reply = app
+//!     .mail("main", "Salutation", "Hello, World!")
+//!     .header("args", vec!["Arg1", "Arg2"])
+//!     .request(Duration::from_secs(10))
+//!     .await?;
+//! assert_eq!(reply.body::<String>()?, "Hi, thanks for writing.");
+//! assert_eq!(reply.thread_index(), 2);
+//! assert_eq!(reply.field("acme").as_deref(), Some("123"));
+//! app.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod actor;
+mod address;
+mod app;
+mod context;
+mod directory;
+mod envelope;
+pub mod error;
+mod filter;
+mod mail;
+mod mailbox;
+mod name;
+pub mod prelude;
+mod runner;
+mod stats;
+mod stopwatch;
+mod value;
+
+pub use actor::{Actor, ExitReason, Result};
+pub use address::Address;
+pub use app::{APP_SENDER, ActorBuilder, ActorOptions, AppHandle, Application, Builder};
+pub use context::{BoxFuture, Context, Handler, HandlerFn};
+pub use envelope::{Body, Envelope, FORMAT_VERSION};
+pub use filter::Filter;
+pub use mail::Mail;
+pub use mailbox::{DEFAULT_CAPACITY, FullPolicy, QueueKind};
+pub use name::Name;
+pub use stats::{ActorStats, AppStats};
+pub use stopwatch::{Resolution, Stopwatch};
+pub use value::{Headers, Value};

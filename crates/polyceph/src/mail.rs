@@ -1,0 +1,260 @@
+//! Composing and sending mail: the [`Mail`] builder.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::{Instant, timeout_at};
+
+use crate::directory::Directory;
+use crate::envelope::slots::{Slots, Undelivered};
+use crate::envelope::{Body, BodySlot};
+use crate::error::{DeliverError, RequestError, SendError};
+use crate::{Address, Envelope, Name, Value};
+
+/// A sending identity: the directory and the name mail goes out under.
+#[derive(Clone)]
+pub(crate) struct Post {
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) me: Name,
+}
+
+impl Post {
+    pub(crate) fn mail<B: Body>(
+        &self,
+        to: impl Into<Address>,
+        subject: impl Into<Cow<'static, str>>,
+        body: B,
+    ) -> Mail<'_> {
+        let envelope = Envelope::with_body(self.me.clone(), to.into(), subject.into(), BodySlot::local(body));
+        Mail { post: self, envelope, answers: None }
+    }
+
+    pub(crate) fn reply<B: Body>(&self, original: &Envelope, body: B) -> Mail<'_> {
+        let envelope = Envelope::reply_to(original, self.me.clone(), Cow::Borrowed("reply"), BodySlot::local(body));
+        Mail { post: self, envelope, answers: original.slots().cloned() }
+    }
+}
+
+/// Mail being composed: set headers and priority, then send it one of four ways.
+///
+/// | method | returns when | waits at a full mailbox |
+/// |---|---|---|
+/// | [`send`](Mail::send) | the envelope is queued | yes, if the recipient's policy says wait |
+/// | [`try_send`](Mail::try_send) | at once | never |
+/// | [`request`](Mail::request) | the reply arrives | yes, within the timeout |
+/// | [`deliver`](Mail::deliver) | the recipient's handlers have finished with it | yes, within the timeout |
+///
+/// Made by [`Context::mail`](crate::Context::mail),
+/// [`Context::reply`](crate::Context::reply) and
+/// [`AppHandle::mail`](crate::AppHandle::mail). Nothing is sent until one of
+/// the four methods is called.
+///
+/// # Examples
+///
+/// ```
+/// # use polyceph::prelude::*;
+/// # use std::time::Duration;
+/// # struct Echo;
+/// # impl Actor for Echo {
+/// #     async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+/// #         ctx.on(Filter::any(), Self::echo);
+/// #         Ok(())
+/// #     }
+/// # }
+/// # impl Echo {
+/// #     async fn echo(&mut self, ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+/// #         let text: String = mail.body()?;
+/// #         ctx.reply(&mail, text).send().await?;
+/// #         Ok(())
+/// #     }
+/// # }
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = Application::builder().actor("echo", Echo).start().await?;
+/// let reply = app
+///     .mail("echo", "shout", "hello")
+///     .header("volume", 11)
+///     .priority(5)
+///     .request(Duration::from_secs(1))
+///     .await?;
+/// assert_eq!(reply.body::<String>()?, "hello");
+/// assert_eq!(reply.headers().get("volume"), Some(&Value::from(11)));
+/// # app.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[must_use = "mail is not sent until .send(), .try_send(), .request() or .deliver() is called"]
+pub struct Mail<'p> {
+    post: &'p Post,
+    envelope: Envelope,
+    /// The request this mail answers, if it is a reply.
+    answers: Option<Arc<Slots>>,
+}
+
+impl<'p> Mail<'p> {
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.envelope.headers_mut().insert(name, value);
+        self
+    }
+
+    /// Sets the priority (default 0; higher is handled first by a priority mailbox).
+    pub fn priority(mut self, priority: i8) -> Self {
+        self.envelope = self.envelope.with_priority(priority);
+        self
+    }
+
+    /// Replaces the subject (a reply's subject is `reply` unless set).
+    pub fn subject(mut self, subject: impl Into<Cow<'static, str>>) -> Self {
+        self.envelope.set_subject(subject.into());
+        self
+    }
+
+    /// The envelope as composed so far.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// Queues the mail, waiting for room if the recipient's mailbox is full
+    /// and its policy is to wait.
+    ///
+    /// A reply to a request completes that request instead of entering a
+    /// mailbox; if the requester stopped waiting, the reply is counted in
+    /// [`AppStats::late_replies`](crate::AppStats::late_replies), logged and dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`], with the envelope handed back.
+    pub async fn send(self) -> Result<(), SendError> {
+        let Some((post, envelope)) = self.answer_request() else { return Ok(()) };
+        post.directory.route(envelope, true).await
+    }
+
+    /// Queues the mail if that can be done without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`], with the envelope handed back; a full mailbox is
+    /// [`SendError::MailboxFull`] whatever the recipient's policy.
+    pub fn try_send(self) -> Result<(), SendError> {
+        let Some((post, envelope)) = self.answer_request() else { return Ok(()) };
+        let routed = post.directory.route(envelope, false);
+        // Routing without waiting never suspends: poll it once.
+        match poll_once(routed) {
+            Some(done) => done,
+            None => unreachable!("routing without waiting completed in one poll"),
+        }
+    }
+
+    /// Sends the mail as a request and waits for the reply, on the same thread.
+    ///
+    /// The reply goes straight to this call: it reaches a requester that is
+    /// inside a handler, and is never seen by the requester's filters. The
+    /// timeout covers waiting for mailbox room too.
+    ///
+    /// # Errors
+    ///
+    /// Distinct [`RequestError`]s for an unknown recipient, a timeout, a
+    /// recipient that stopped, dropped, did not match or did not answer the
+    /// request. It never waits past the timeout.
+    pub async fn request(self, timeout: Duration) -> Result<Envelope, RequestError> {
+        let deadline = Instant::now() + timeout;
+        let (tx, rx) = oneshot::channel();
+        let mut envelope = self.envelope;
+        let to = envelope.recipient().clone();
+        envelope.attach(Slots::reply(tx));
+        let directory = &self.post.directory;
+        match timeout_at(deadline, directory.route(envelope, true)).await {
+            Ok(sent) => sent?,
+            Err(_) => return Err(RequestError::Timeout { to, timeout }),
+        }
+        let reply = timeout_at(deadline, rx).await.ok();
+        request_outcome(to, timeout, reply)
+    }
+
+    /// Sends the mail and waits until the recipient's handlers have finished
+    /// with it (libchirp's synchronous mode).
+    ///
+    /// # Errors
+    ///
+    /// [`DeliverError`] if it could not be sent, a handler failed, no handler
+    /// matched, the recipient stopped or dropped it, or the timeout passed.
+    pub async fn deliver(self, timeout: Duration) -> Result<(), DeliverError> {
+        let deadline = Instant::now() + timeout;
+        let (tx, rx) = oneshot::channel();
+        let mut envelope = self.envelope;
+        let to = envelope.recipient().clone();
+        envelope.attach(Slots::ack(tx));
+        match timeout_at(deadline, self.post.directory.route(envelope, true)).await {
+            Ok(sent) => sent?,
+            Err(_) => return Err(DeliverError::Timeout { to, timeout }),
+        }
+        match timeout_at(deadline, rx).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(undelivered))) => Err(match undelivered {
+                Undelivered::Failed(reason) => DeliverError::HandlerFailed { to, reason },
+                Undelivered::Unhandled => DeliverError::Unhandled { to },
+                Undelivered::Dropped => DeliverError::Dropped { to },
+                // Handled, and nobody owed a reply: that is success here.
+                Undelivered::NoReply => return Ok(()),
+                Undelivered::Stopped => DeliverError::RecipientStopped { to },
+            }),
+            Ok(Err(_)) => Err(DeliverError::RecipientStopped { to }),
+            Err(_) => Err(DeliverError::Timeout { to, timeout }),
+        }
+    }
+
+    /// Completes the request this mail answers, if any. Returns the envelope
+    /// if it is to be routed as ordinary mail.
+    fn answer_request(self) -> Option<(&'p Post, Envelope)> {
+        let Mail { post, envelope, answers } = self;
+        let Some(slots) = answers.filter(|s| s.is_request()) else { return Some((post, envelope)) };
+        match slots.take_reply() {
+            Some(tx) => {
+                if let Err(Ok(reply)) = tx.send(Ok(envelope)) {
+                    post.directory.late_reply(&reply);
+                }
+            }
+            None => post.directory.late_reply(&envelope),
+        }
+        None
+    }
+}
+
+impl fmt::Debug for Mail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mail").field("envelope", &self.envelope).finish_non_exhaustive()
+    }
+}
+
+/// What a request's reply channel yielded (`None`: the deadline passed).
+pub(crate) fn request_outcome(
+    to: Address,
+    timeout: Duration,
+    reply: Option<Result<Result<Envelope, Undelivered>, oneshot::error::RecvError>>,
+) -> Result<Envelope, RequestError> {
+    match reply {
+        Some(Ok(Ok(reply))) => Ok(reply),
+        Some(Ok(Err(undelivered))) => Err(match undelivered {
+            Undelivered::Dropped => RequestError::Dropped { to },
+            Undelivered::Unhandled => RequestError::Unhandled { to },
+            Undelivered::NoReply => RequestError::NoReply { to },
+            Undelivered::Failed(reason) => RequestError::HandlerFailed { to, reason },
+            Undelivered::Stopped => RequestError::RecipientStopped { to },
+        }),
+        Some(Err(_)) => Err(RequestError::RecipientStopped { to }),
+        None => Err(RequestError::Timeout { to, timeout }),
+    }
+}
+
+/// Polls a future once with a no-op waker.
+fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}

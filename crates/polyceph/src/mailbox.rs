@@ -1,0 +1,315 @@
+//! Mailboxes: the bounded queue in front of every actor.
+//!
+//! A mailbox is FIFO or priority-ordered ([`QueueKind`]) and holds at most
+//! `capacity` envelopes. What a sender meets at a full mailbox is the
+//! actor's [`FullPolicy`]. The actor alone receives; any number of senders
+//! send. Closing a mailbox (the actor stopped) hands back what was queued
+//! so that every left-over envelope is accounted for, and fails senders
+//! that were waiting for room.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use tokio::sync::Notify;
+
+use crate::Envelope;
+
+/// The order in which an actor takes its mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueueKind {
+    /// First in, first out.
+    #[default]
+    Fifo,
+    /// Higher [`priority`](Envelope::priority) first; first in, first out
+    /// within one priority.
+    Priority,
+}
+
+/// What happens to mail sent to a full mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FullPolicy {
+    /// `send` waits for room (backpressure); `try_send` fails with
+    /// [`SendError::MailboxFull`](crate::error::SendError::MailboxFull).
+    #[default]
+    Wait,
+    /// The sender gets [`SendError::MailboxFull`](crate::error::SendError::MailboxFull)
+    /// at once, with its envelope handed back.
+    Reject,
+    /// The oldest queued envelope is dropped to make room; drops are counted
+    /// in [`ActorStats::dropped`](crate::ActorStats::dropped) and logged. In a
+    /// priority mailbox the oldest envelope of the lowest priority goes.
+    DropOldest,
+}
+
+/// The default mailbox capacity.
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+pub(crate) struct Mailbox {
+    state: Mutex<State>,
+    space: Notify,
+    capacity: usize,
+    policy: FullPolicy,
+}
+
+struct State {
+    queue: Queue,
+    rx_waker: Option<Waker>,
+    closed: bool,
+}
+
+enum Queue {
+    Fifo(VecDeque<Envelope>),
+    Priority { levels: BTreeMap<i8, VecDeque<Envelope>>, len: usize },
+}
+
+/// Why an envelope was not queued; it is handed back.
+#[derive(Debug)]
+pub(crate) enum PushError {
+    Full(Envelope),
+    Closed(Envelope),
+}
+
+/// What queuing an envelope cost.
+#[derive(Debug)]
+pub(crate) enum Pushed {
+    Queued,
+    /// Queued after evicting this older envelope (drop-oldest).
+    Evicted(Envelope),
+}
+
+impl Mailbox {
+    pub(crate) fn new(capacity: usize, kind: QueueKind, policy: FullPolicy) -> Self {
+        let queue = match kind {
+            QueueKind::Fifo => Queue::Fifo(VecDeque::new()),
+            QueueKind::Priority => Queue::Priority { levels: BTreeMap::new(), len: 0 },
+        };
+        Self {
+            state: Mutex::new(State { queue, rx_waker: None, closed: false }),
+            space: Notify::new(),
+            capacity,
+            policy,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// Queues `envelope` without waiting, applying the policy to a full
+    /// mailbox (a waiting policy counts as full).
+    pub(crate) fn try_push(&self, envelope: Envelope) -> Result<Pushed, PushError> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(PushError::Closed(envelope));
+        }
+        let mut evicted = None;
+        if state.queue.len() >= self.capacity {
+            match self.policy {
+                FullPolicy::Wait | FullPolicy::Reject => return Err(PushError::Full(envelope)),
+                FullPolicy::DropOldest => evicted = state.queue.pop_oldest(),
+            }
+        }
+        state.queue.push(envelope);
+        let waker = state.rx_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(evicted.map_or(Pushed::Queued, Pushed::Evicted))
+    }
+
+    /// Queues `envelope`, waiting for room if the policy is [`FullPolicy::Wait`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if cancelled while waiting, the envelope was not queued
+    /// (and is dropped with the future).
+    pub(crate) async fn push(&self, mut envelope: Envelope) -> Result<Pushed, PushError> {
+        loop {
+            match self.try_push(envelope) {
+                Err(PushError::Full(back)) if self.policy == FullPolicy::Wait => envelope = back,
+                done => return done,
+            }
+            let notified = self.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                // Room may have been made between the attempt and `enable`.
+                let state = self.lock();
+                if state.closed || state.queue.len() < self.capacity {
+                    continue;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Takes the next envelope, or registers the task to be woken.
+    /// `Ready(None)` once the mailbox is closed.
+    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Envelope>> {
+        let mut state = self.lock();
+        if let Some(envelope) = self.pop_locked(&mut state) {
+            return Poll::Ready(Some(envelope));
+        }
+        if state.closed {
+            return Poll::Ready(None);
+        }
+        match &state.rx_waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => state.rx_waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Waits for the next envelope; `None` once the mailbox is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an envelope is taken only when the future completes.
+    pub(crate) async fn recv(&self) -> Option<Envelope> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Takes the next envelope if one is queued.
+    #[cfg(test)]
+    pub(crate) fn try_recv(&self) -> Option<Envelope> {
+        let mut state = self.lock();
+        self.pop_locked(&mut state)
+    }
+
+    fn pop_locked(&self, state: &mut MutexGuard<'_, State>) -> Option<Envelope> {
+        let was_full = state.queue.len() >= self.capacity;
+        let envelope = state.queue.pop_next()?;
+        if was_full && self.policy == FullPolicy::Wait {
+            // One sender may be waiting for exactly this room.
+            self.space.notify_one();
+        }
+        Some(envelope)
+    }
+
+    /// Closes the mailbox: later sends fail, waiting senders are released,
+    /// and the envelopes still queued are handed back, oldest first.
+    pub(crate) fn close(&self) -> Vec<Envelope> {
+        let mut state = self.lock();
+        state.closed = true;
+        let mut left = Vec::with_capacity(state.queue.len());
+        while let Some(envelope) = state.queue.pop_next() {
+            left.push(envelope);
+        }
+        drop(state);
+        self.space.notify_waiters();
+        left
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the queue half-changed:
+        // every critical section is a single push or pop.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Queue {
+    fn len(&self) -> usize {
+        match self {
+            Self::Fifo(queue) => queue.len(),
+            Self::Priority { len, .. } => *len,
+        }
+    }
+
+    fn push(&mut self, envelope: Envelope) {
+        match self {
+            Self::Fifo(queue) => queue.push_back(envelope),
+            Self::Priority { levels, len } => {
+                levels.entry(envelope.priority()).or_default().push_back(envelope);
+                *len += 1;
+            }
+        }
+    }
+
+    /// The envelope to handle next.
+    fn pop_next(&mut self) -> Option<Envelope> {
+        match self {
+            Self::Fifo(queue) => queue.pop_front(),
+            Self::Priority { levels, len } => {
+                let mut level = levels.last_entry()?;
+                let envelope = level.get_mut().pop_front();
+                if level.get().is_empty() {
+                    level.remove();
+                }
+                *len -= 1;
+                envelope
+            }
+        }
+    }
+
+    /// The envelope to sacrifice when full: the oldest (of the lowest priority).
+    fn pop_oldest(&mut self) -> Option<Envelope> {
+        match self {
+            Self::Fifo(queue) => queue.pop_front(),
+            Self::Priority { levels, len } => {
+                let mut level = levels.first_entry()?;
+                let envelope = level.get_mut().pop_front();
+                if level.get().is_empty() {
+                    level.remove();
+                }
+                *len -= 1;
+                envelope
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(subject: &'static str, priority: i8) -> Envelope {
+        Envelope::new("t", "m", subject, ()).with_priority(priority)
+    }
+
+    fn drain(mailbox: &Mailbox) -> Vec<String> {
+        std::iter::from_fn(|| mailbox.try_recv()).map(|e| e.subject().to_owned()).collect()
+    }
+
+    #[test]
+    fn priority_mailbox_is_fifo_within_a_priority() {
+        let mailbox = Mailbox::new(8, QueueKind::Priority, FullPolicy::Reject);
+        for (s, p) in [("a", 0), ("b", 5), ("c", 0), ("d", 5), ("e", -1)] {
+            mailbox.try_push(mail(s, p)).unwrap();
+        }
+        assert_eq!(drain(&mailbox), ["b", "d", "a", "c", "e"]);
+    }
+
+    #[test]
+    fn drop_oldest_evicts_the_lowest_priority_first() {
+        let mailbox = Mailbox::new(2, QueueKind::Priority, FullPolicy::DropOldest);
+        mailbox.try_push(mail("low", -1)).unwrap();
+        mailbox.try_push(mail("high", 1)).unwrap();
+        let Ok(Pushed::Evicted(gone)) = mailbox.try_push(mail("new", 0)) else { panic!("expected an eviction") };
+        assert_eq!(gone.subject(), "low");
+        assert_eq!(drain(&mailbox), ["high", "new"]);
+    }
+
+    #[test]
+    fn closing_hands_back_what_was_queued() {
+        let mailbox = Mailbox::new(4, QueueKind::Fifo, FullPolicy::Wait);
+        mailbox.try_push(mail("a", 0)).unwrap();
+        mailbox.try_push(mail("b", 0)).unwrap();
+        let left: Vec<_> = mailbox.close().iter().map(|e| e.subject().to_owned()).collect();
+        assert_eq!(left, ["a", "b"]);
+        assert!(matches!(mailbox.try_push(mail("c", 0)), Err(PushError::Closed(_))));
+    }
+}

@@ -1,0 +1,177 @@
+//! Case-insensitive names for actors, groups and topics.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// The name of an actor, group or topic.
+///
+/// Names compare and hash case-insensitively (`"Main"` and `"main"` are the
+/// same actor) but keep the spelling they were created with for display.
+/// Cloning is cheap: the text is shared.
+///
+/// # Examples
+///
+/// ```
+/// use polyceph::Name;
+///
+/// assert_eq!(Name::new("Main"), Name::new("mAIN"));
+/// assert_eq!(Name::new("Main").to_string(), "Main");
+/// ```
+#[derive(Clone)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    /// Makes a name from any string.
+    pub fn new(name: impl AsRef<str>) -> Self {
+        Self(Arc::from(name.as_ref()))
+    }
+
+    /// The name as it was spelled when created.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this name equals `other`, ignoring case.
+    pub fn is(&self, other: &str) -> bool {
+        eq_ignore_case(&self.0, other)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || eq_ignore_case(&self.0, &other.0)
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.is(other)
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.is(other)
+    }
+}
+
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_ignore_case(&self.0, state);
+    }
+}
+
+impl From<&str> for Name {
+    fn from(name: &str) -> Self {
+        Self::new(name)
+    }
+}
+
+impl From<String> for Name {
+    fn from(name: String) -> Self {
+        Self(Arc::from(name))
+    }
+}
+
+impl From<&Name> for Name {
+    fn from(name: &Name) -> Self {
+        name.clone()
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Self::new(text))
+    }
+}
+
+/// A borrowed name used to look up a [`Name`] key without allocating.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameRef<'a>(pub(crate) &'a str);
+
+impl Hash for NameRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_ignore_case(self.0, state);
+    }
+}
+
+impl hashbrown::Equivalent<Name> for NameRef<'_> {
+    fn equivalent(&self, key: &Name) -> bool {
+        eq_ignore_case(self.0, &key.0)
+    }
+}
+
+fn folded(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars().flat_map(char::to_lowercase)
+}
+
+fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    folded(a).eq(folded(b))
+}
+
+fn hash_ignore_case<H: Hasher>(text: &str, state: &mut H) {
+    if text.is_ascii() {
+        for byte in text.bytes() {
+            state.write_u32(u32::from(byte.to_ascii_lowercase()));
+        }
+    } else {
+        for c in folded(text) {
+            state.write_u32(c as u32);
+        }
+    }
+    state.write_u8(0xff);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn names_ignore_case_also_beyond_ascii() {
+        assert_eq!(Name::new("Ärger"), Name::new("äRGER"));
+        assert_ne!(Name::new("main"), Name::new("mains"));
+    }
+
+    #[test]
+    fn borrowed_lookup_hashes_like_the_owned_name() {
+        let state = hashbrown::DefaultHashBuilder::default();
+        let mixed = ["Main", "ÄRGER", "\u{212A}elvin"];
+        for text in mixed {
+            let lower = text.to_lowercase();
+            assert_eq!(state.hash_one(Name::new(text)), state.hash_one(NameRef(&lower)));
+        }
+    }
+}
