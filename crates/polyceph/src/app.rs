@@ -182,6 +182,7 @@ pub struct Builder {
 
 impl Builder {
     /// The frequency of actors that set none (default: none, purely reactive).
+    /// An invalid one fails [`start`](Builder::start).
     pub fn global_frequency(mut self, hz: f64) -> Self {
         self.global_frequency = Some(hz);
         self
@@ -211,6 +212,9 @@ impl Builder {
     /// [`SpawnError`] for an invalid or duplicate name or invalid options;
     /// no actor is started then.
     pub async fn start(self) -> Result<AppHandle, SpawnError> {
+        if let Some(hz) = self.global_frequency {
+            InvalidFrequency::check(hz)?;
+        }
         let directory = Arc::new(Directory::new(self.global_frequency));
         let mut ready = Vec::with_capacity(self.specs.len());
         for spec in self.specs {
@@ -387,9 +391,6 @@ impl AppHandle {
     /// application that is shutting down.
     pub fn spawn<A: Actor>(&self, name: &str, actor: A, options: ActorOptions) -> Result<(), SpawnError> {
         let directory = &self.post.directory;
-        if directory.shutdown.is_cancelled() {
-            return Err(SpawnError::ShuttingDown);
-        }
         let name = valid_name(name)?;
         let hz = options.resolve(&name, directory.global_frequency)?;
         let cell = Arc::new(ActorCell::new(name, options.capacity, options.queue, options.policy));
@@ -422,7 +423,7 @@ impl AppHandle {
     /// [`ExitReason::Shutdown`](crate::ExitReason::Shutdown) after the
     /// handler it is in) and waits until they have stopped.
     pub async fn shutdown(&self) {
-        self.post.directory.shutdown.cancel();
+        self.post.directory.stop_all();
         self.wait().await;
     }
 }
@@ -434,7 +435,7 @@ impl fmt::Debug for AppHandle {
 }
 
 fn valid_name(name: &str) -> Result<Name, SpawnError> {
-    if name.is_empty() || name.starts_with('$') {
+    if name.is_empty() || name.starts_with('$') || name.contains(':') || name == "*" {
         return Err(SpawnError::InvalidName(name.to_owned()));
     }
     Ok(Name::new(name))

@@ -11,10 +11,11 @@ use tokio::time::{Instant, timeout_at};
 
 use crate::app::AppHandle;
 use crate::directory::ActorCell;
-use crate::envelope::slots::Slots;
+use crate::envelope::slots::{Slots, Undelivered};
 use crate::envelope::{Body, BodySlot};
 use crate::error::{InvalidFrequency, ReceiveError, RequestError};
 use crate::mail::{Mail, Post, request_outcome};
+use crate::mailbox::Received;
 use crate::{Actor, ActorStats, Address, Envelope, Filter, Name, Result};
 
 /// An async method that handles mail: what [`Context::on`] registers.
@@ -93,6 +94,8 @@ pub struct Context<A: Actor> {
     pub(crate) frequency: Option<f64>,
     pub(crate) frequency_changed: bool,
     pub(crate) dying: bool,
+    /// The message of a panic in a hook or handler, which ends the actor.
+    pub(crate) panic: Option<String>,
 }
 
 impl<A: Actor> Context<A> {
@@ -105,6 +108,7 @@ impl<A: Actor> Context<A> {
             frequency,
             frequency_changed: false,
             dying: false,
+            panic: None,
         }
     }
 
@@ -162,15 +166,15 @@ impl<A: Actor> Context<A> {
     /// [`ReceiveError::Closed`] if the mailbox closes.
     pub async fn receive(&mut self, filter: Filter, timeout: Duration) -> Result<Envelope, ReceiveError> {
         if let Some(at) = self.stash.iter().position(|mail| filter.matches(mail)) {
-            return self.stash.remove(at).ok_or(ReceiveError::Closed);
+            return self.stash.remove(at).map(handed_over).ok_or(ReceiveError::Closed);
         }
         let deadline = Instant::now() + timeout;
         loop {
             match timeout_at(deadline, self.cell.mailbox.recv()).await {
                 Err(_) => return Err(ReceiveError::Timeout(timeout)),
-                Ok(None) => return Err(ReceiveError::Closed),
-                Ok(Some(mail)) if filter.matches(&mail) => return Ok(mail),
-                Ok(Some(mail)) => self.stash.push_back(mail),
+                Ok(Received::Interrupted | Received::Closed) => return Err(ReceiveError::Closed),
+                Ok(Received::Mail(mail)) if filter.matches(&mail) => return Ok(handed_over(mail)),
+                Ok(Received::Mail(mail)) => self.stash.push_back(mail),
             }
         }
     }
@@ -207,9 +211,10 @@ impl<A: Actor> Context<A> {
                 biased;
                 reply = &mut rx => break Some(reply),
                 () = tokio::time::sleep_until(deadline) => break None,
-                mail = self.next_mail(), if open => match mail {
-                    Some(mail) => Box::pin(crate::runner::dispatch(actor, self, mail)).await,
-                    None => open = false,
+                received = self.next_mail(), if open && !self.dying => match received {
+                    Received::Mail(mail) => Box::pin(crate::runner::dispatch(actor, self, mail)).await,
+                    // Stopping: wait for the reply alone, then let the loop end.
+                    Received::Interrupted | Received::Closed => open = false,
                 },
             }
         };
@@ -221,9 +226,9 @@ impl<A: Actor> Context<A> {
     /// # Cancel safety
     ///
     /// Cancel safe: mail is taken only when the future completes.
-    pub(crate) async fn next_mail(&mut self) -> Option<Envelope> {
+    pub(crate) async fn next_mail(&mut self) -> Received {
         match self.stash.pop_front() {
-            Some(mail) => Some(mail),
+            Some(mail) => Received::Mail(mail),
             None => self.cell.mailbox.recv().await,
         }
     }
@@ -287,6 +292,16 @@ impl<A: Actor> Context<A> {
     pub fn app(&self) -> AppHandle {
         AppHandle::new(self.post.directory.clone())
     }
+}
+
+/// Mail given to user code by [`Context::receive`] counts as handled: a
+/// delivery waiting on it completes, and a request gets `NoReply` if the
+/// code drops it unanswered.
+fn handed_over(mail: Envelope) -> Envelope {
+    if let Some((ack, _)) = mail.slots().and_then(|slots| slots.finish(Undelivered::NoReply)) {
+        let _ = ack.send(Ok(()));
+    }
+    mail
 }
 
 impl<A: Actor> fmt::Debug for Context<A> {

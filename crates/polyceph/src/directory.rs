@@ -1,11 +1,10 @@
 //! The directory: who is running, who subscribes to what, who is in which
 //! group, and the routing of envelopes to mailboxes.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use hashbrown::HashMap;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::envelope::slots::Undelivered;
@@ -49,7 +48,7 @@ pub(crate) struct Directory {
     groups: RwLock<HashMap<Name, Arc<Group>>>,
     dead_letters: Counter,
     late_replies: Counter,
-    pub(crate) shutdown: CancellationToken,
+    stopping: AtomicBool,
     pub(crate) tracker: TaskTracker,
     pub(crate) global_frequency: Option<f64>,
 }
@@ -63,7 +62,7 @@ impl Directory {
             groups: RwLock::default(),
             dead_letters: Counter::default(),
             late_replies: Counter::default(),
-            shutdown: CancellationToken::new(),
+            stopping: AtomicBool::new(false),
             tracker: TaskTracker::new(),
         }
     }
@@ -74,11 +73,25 @@ impl Directory {
 
     pub(crate) fn register(&self, cell: Arc<ActorCell>) -> Result<(), SpawnError> {
         let mut actors = write(&self.actors);
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err(SpawnError::ShuttingDown);
+        }
         if actors.contains_key(&cell.name) {
             return Err(SpawnError::DuplicateName(cell.name.clone()));
         }
         actors.insert(cell.name.clone(), cell);
         Ok(())
+    }
+
+    /// Stops the application: no actor starts any more, and every running
+    /// actor stops taking mail after the handler it is in.
+    pub(crate) fn stop_all(&self) {
+        // Under the write lock, so no actor registers unseen meanwhile.
+        let actors = write(&self.actors);
+        self.stopping.store(true, Ordering::Relaxed);
+        for cell in actors.values() {
+            cell.mailbox.interrupt();
+        }
     }
 
     /// Removes a stopped actor from the directory, its topics and its groups.
@@ -169,22 +182,38 @@ impl Directory {
     /// is an error.
     pub(crate) async fn route(&self, envelope: Envelope, wait: bool) -> Result<(), SendError> {
         match envelope.recipient() {
-            Address::Actor(name) => match self.lookup(name.as_str()) {
-                Some(cell) => self.push(&cell, envelope, wait).await,
-                None => Err(self.nobody(envelope)),
-            },
+            Address::Actor(name) => {
+                // Fast path: queue under the read lock, without touching the
+                // cell's reference count (a cache line the actor also writes).
+                let cell = {
+                    let actors = read(&self.actors);
+                    let Some(cell) = actors.get(&NameRef(name.as_str())) else {
+                        drop(actors);
+                        return Err(self.nobody(envelope));
+                    };
+                    match cell.mailbox.try_push(envelope) {
+                        Err(PushError::Full(back)) if wait && cell.mailbox.policy() == FullPolicy::Wait => {
+                            (cell.clone(), back)
+                        }
+                        pushed => return self.account(cell, pushed),
+                    }
+                };
+                let (cell, envelope) = cell;
+                self.push(&cell, envelope, true).await
+            }
             Address::Group(name) => {
                 let group = read(&self.groups).get(&NameRef(name.as_str())).cloned();
                 let Some(group) = group else { return Err(self.nobody(envelope)) };
                 let start = group.next.fetch_add(1, Ordering::Relaxed);
                 let count = group.members.len();
                 let mut envelope = envelope;
-                // A member that stopped meanwhile passes its turn on.
+                // A member that stopped meanwhile passes its turn on; the
+                // mail is a dead letter only if every member has stopped.
                 for i in 0..count {
                     let member = &group.members[(start + i) % count];
-                    match self.push(member, envelope, wait).await {
-                        Err(SendError::Stopped { envelope: back, .. }) => envelope = back,
-                        done => return done,
+                    match self.push_raw(member, envelope, wait).await {
+                        Err(PushError::Closed(back)) => envelope = back,
+                        pushed => return self.account(member, pushed),
                     }
                 }
                 Err(self.nobody(envelope))
@@ -218,7 +247,16 @@ impl Directory {
     }
 
     pub(crate) async fn push(&self, cell: &ActorCell, envelope: Envelope, wait: bool) -> Result<(), SendError> {
-        let pushed = if wait { cell.mailbox.push(envelope).await } else { cell.mailbox.try_push(envelope) };
+        let pushed = self.push_raw(cell, envelope, wait).await;
+        self.account(cell, pushed)
+    }
+
+    async fn push_raw(&self, cell: &ActorCell, envelope: Envelope, wait: bool) -> Result<Pushed, PushError> {
+        if wait { cell.mailbox.push(envelope).await } else { cell.mailbox.try_push(envelope) }
+    }
+
+    /// Counts and logs what queuing cost, and turns a refusal into a [`SendError`].
+    fn account(&self, cell: &ActorCell, pushed: Result<Pushed, PushError>) -> Result<(), SendError> {
         match pushed {
             Ok(Pushed::Queued) => Ok(()),
             Ok(Pushed::Evicted(old)) => {

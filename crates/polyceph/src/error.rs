@@ -158,8 +158,8 @@ pub enum ReceiveError {
     /// No matching mail arrived within the timeout.
     #[error("no matching mail within {0:?}")]
     Timeout(Duration),
-    /// The mailbox was closed: the actor is stopping.
-    #[error("the mailbox is closed")]
+    /// The actor is stopping: the application is shutting down.
+    #[error("the actor is stopping")]
     Closed,
 }
 
@@ -224,14 +224,20 @@ pub enum FilterError {
     },
 }
 
-/// A frequency that is not a positive, finite number of hertz.
+/// The highest frequency: Tokio's timer has a resolution of one millisecond.
+pub const MAX_FREQUENCY: f64 = 1000.0;
+
+/// The lowest frequency: one tick a year.
+pub const MIN_FREQUENCY: f64 = 1.0 / 31_557_600.0;
+
+/// A frequency outside [`MIN_FREQUENCY`] ..= [`MAX_FREQUENCY`] hertz (or not a number).
 #[derive(Debug, thiserror::Error, Clone, Copy, PartialEq)]
-#[error("invalid frequency {0} Hz: it must be positive and finite")]
+#[error("invalid frequency {0} Hz: it must be between one tick a year and {MAX_FREQUENCY} Hz")]
 pub struct InvalidFrequency(pub f64);
 
 impl InvalidFrequency {
     pub(crate) fn check(hz: f64) -> Result<f64, Self> {
-        if hz.is_finite() && hz > 0.0 { Ok(hz) } else { Err(Self(hz)) }
+        if (MIN_FREQUENCY..=MAX_FREQUENCY).contains(&hz) { Ok(hz) } else { Err(Self(hz)) }
     }
 }
 
@@ -242,8 +248,9 @@ pub enum SpawnError {
     /// An actor with this name (compared ignoring case) already exists.
     #[error("an actor named {0} already exists")]
     DuplicateName(Name),
-    /// The name is empty, or starts with `$` (reserved for the runtime).
-    #[error("invalid actor name {0:?}: names are non-empty and do not start with '$'")]
+    /// The name is empty, starts with `$` (reserved for the runtime), contains
+    /// `:` or is `*` (both would read as another kind of address).
+    #[error("invalid actor name {0:?}: names are non-empty, contain no ':', are not '*' and do not start with '$'")]
     InvalidName(String),
     /// The frequency is not a positive, finite number of hertz.
     #[error(transparent)]

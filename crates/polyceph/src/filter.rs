@@ -40,10 +40,52 @@ pub struct Filter(Node);
 #[derive(Clone)]
 enum Node {
     Any,
-    Field(Field, Regex),
+    Field(Field, Pattern),
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
+}
+
+/// A compiled pattern, with a shortcut for the most common kind of filter:
+/// a whole literal (`^salutation$`, `(?i)^salutation$`), compared directly
+/// instead of through the regex engine. The shortcut answers exactly as the
+/// regex would; the regex is kept for everything else.
+#[derive(Clone)]
+struct Pattern {
+    regex: Regex,
+    literal: Option<Literal>,
+}
+
+#[derive(Clone)]
+struct Literal {
+    text: String,
+    ignore_ascii_case: bool,
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Result<Self, regex::Error> {
+        let regex = Regex::new(pattern)?;
+        let (ignore_ascii_case, anchored) = match pattern.strip_prefix("(?i)") {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
+        let literal = anchored
+            .strip_prefix('^')
+            .and_then(|rest| rest.strip_suffix('$'))
+            .filter(|text| regex::escape(text) == *text && (!ignore_ascii_case || text.is_ascii()))
+            .map(|text| Literal { text: text.to_owned(), ignore_ascii_case });
+        Ok(Self { regex, literal })
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match &self.literal {
+            Some(Literal { text: want, ignore_ascii_case: false }) => text == want,
+            // Unicode case folding can map non-ASCII text onto ASCII letters
+            // (KELVIN SIGN is `k`): leave such text to the regex.
+            Some(Literal { text: want, ignore_ascii_case: true }) if text.is_ascii() => text.eq_ignore_ascii_case(want),
+            _ => self.regex.is_match(text),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -102,12 +144,12 @@ impl Filter {
     }
 
     fn field_kind(field: Field, name: &str, pattern: &str) -> Result<Self, FilterError> {
-        let regex = Regex::new(pattern).map_err(|source| FilterError::InvalidRegex {
+        let compiled = Pattern::new(pattern).map_err(|source| FilterError::InvalidRegex {
             field: name.to_owned(),
             pattern: pattern.to_owned(),
             source,
         })?;
-        Ok(Self(Node::Field(field, regex)))
+        Ok(Self(Node::Field(field, compiled)))
     }
 
     /// Matches when both match.
@@ -191,7 +233,7 @@ impl fmt::Display for Node {
                     Field::Sender => "sender",
                     Field::Other(name) => name,
                 };
-                write!(f, "{name} ~ /{}/", re.as_str())
+                write!(f, "{name} ~ /{}/", re.regex.as_str())
             }
             Self::And(a, b) => write!(f, "({a} and {b})"),
             Self::Or(a, b) => write!(f, "({a} or {b})"),
@@ -213,6 +255,21 @@ mod tests {
         assert!(Filter::recipient("^topic:t$").unwrap().matches(&mail));
         assert!(Filter::header("thread_index", "^1$").unwrap().matches(&mail));
         assert!(!Filter::header("missing", "").unwrap().matches(&mail));
+    }
+
+    #[test]
+    fn literal_shortcut_answers_as_the_regex_does() {
+        let patterns = ["^tell$", "(?i)^SALUTATION$", "^a.b$", "^$", "(?i)^k$", "tell", "^te(ll)$"];
+        let texts = ["tell", "TELL", "salutation", "Salutation", "a.b", "axb", "", "k", "K", "\u{212A}", "tell\n"];
+        for pattern in patterns {
+            let compiled = Pattern::new(pattern).unwrap();
+            let regex = Regex::new(pattern).unwrap();
+            for text in texts {
+                assert_eq!(compiled.is_match(text), regex.is_match(text), "{pattern:?} on {text:?}");
+            }
+        }
+        assert!(Pattern::new("^tell$").unwrap().literal.is_some());
+        assert!(Pattern::new("^a.b$").unwrap().literal.is_none());
     }
 
     #[test]

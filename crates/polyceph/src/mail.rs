@@ -210,8 +210,8 @@ impl<'p> Mail<'p> {
     /// if it is to be routed as ordinary mail.
     fn answer_request(self) -> Option<(&'p Post, Envelope)> {
         let Mail { post, envelope, answers } = self;
-        let Some(slots) = answers.filter(|s| s.is_request()) else { return Some((post, envelope)) };
-        match slots.take_reply() {
+        let Some(reply) = answers.and_then(|slots| slots.take_reply()) else { return Some((post, envelope)) };
+        match reply {
             Some(tx) => {
                 if let Err(Ok(reply)) = tx.send(Ok(envelope)) {
                     post.directory.late_reply(&reply);

@@ -8,6 +8,7 @@
 //! that were waiting for room.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -49,6 +50,7 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 
 pub(crate) struct Mailbox {
     state: Mutex<State>,
+    interrupted: AtomicBool,
     space: Notify,
     capacity: usize,
     policy: FullPolicy,
@@ -58,6 +60,16 @@ struct State {
     queue: Queue,
     rx_waker: Option<Waker>,
     closed: bool,
+}
+
+/// What the actor gets from its mailbox.
+#[derive(Debug)]
+pub(crate) enum Received {
+    Mail(Envelope),
+    /// The application is stopping: stop taking mail.
+    Interrupted,
+    /// The mailbox is closed.
+    Closed,
 }
 
 enum Queue {
@@ -88,10 +100,15 @@ impl Mailbox {
         };
         Self {
             state: Mutex::new(State { queue, rx_waker: None, closed: false }),
+            interrupted: AtomicBool::new(false),
             space: Notify::new(),
             capacity,
             policy,
         }
+    }
+
+    pub(crate) fn policy(&self) -> FullPolicy {
+        self.policy
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -148,14 +165,19 @@ impl Mailbox {
     }
 
     /// Takes the next envelope, or registers the task to be woken.
-    /// `Ready(None)` once the mailbox is closed.
-    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Envelope>> {
+    /// An interruption comes before any queued mail.
+    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Received> {
         let mut state = self.lock();
+        // Read under the lock: `interrupt` sets the flag before it takes the
+        // lock to wake us, so either we see the flag or it sees our waker.
+        if self.is_interrupted() {
+            return Poll::Ready(Received::Interrupted);
+        }
         if let Some(envelope) = self.pop_locked(&mut state) {
-            return Poll::Ready(Some(envelope));
+            return Poll::Ready(Received::Mail(envelope));
         }
         if state.closed {
-            return Poll::Ready(None);
+            return Poll::Ready(Received::Closed);
         }
         match &state.rx_waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -164,13 +186,23 @@ impl Mailbox {
         Poll::Pending
     }
 
-    /// Waits for the next envelope; `None` once the mailbox is closed.
+    /// Waits for the next envelope, an interruption or the close.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: an envelope is taken only when the future completes.
-    pub(crate) async fn recv(&self) -> Option<Envelope> {
+    pub(crate) async fn recv(&self) -> Received {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Makes the receiver stop taking mail: it gets
+    /// [`Received::Interrupted`] from now on, queued mail stays queued.
+    pub(crate) fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Release);
+        let waker = self.lock().rx_waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Takes the next envelope if one is queued.
@@ -188,6 +220,11 @@ impl Mailbox {
             self.space.notify_one();
         }
         Some(envelope)
+    }
+
+    /// Whether [`interrupt`](Mailbox::interrupt) was called.
+    pub(crate) fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Acquire)
     }
 
     /// Closes the mailbox: later sends fail, waiting senders are released,

@@ -2,13 +2,15 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+
+use smol_str::SmolStr;
 
 /// The name of an actor, group or topic.
 ///
 /// Names compare and hash case-insensitively (`"Main"` and `"main"` are the
 /// same actor) but keep the spelling they were created with for display.
-/// Cloning is cheap: the text is shared.
+/// Names of up to 23 bytes are stored inline (no allocation; cloning is a
+/// copy); longer ones share their text.
 ///
 /// # Examples
 ///
@@ -19,12 +21,12 @@ use std::sync::Arc;
 /// assert_eq!(Name::new("Main").to_string(), "Main");
 /// ```
 #[derive(Clone)]
-pub struct Name(Arc<str>);
+pub struct Name(SmolStr);
 
 impl Name {
     /// Makes a name from any string.
     pub fn new(name: impl AsRef<str>) -> Self {
-        Self(Arc::from(name.as_ref()))
+        Self(SmolStr::new(name.as_ref()))
     }
 
     /// The name as it was spelled when created.
@@ -52,7 +54,7 @@ impl fmt::Display for Name {
 
 impl PartialEq for Name {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || eq_ignore_case(&self.0, &other.0)
+        eq_ignore_case(&self.0, &other.0)
     }
 }
 
@@ -84,7 +86,7 @@ impl From<&str> for Name {
 
 impl From<String> for Name {
     fn from(name: String) -> Self {
-        Self(Arc::from(name))
+        Self(SmolStr::from(name))
     }
 }
 

@@ -1,7 +1,14 @@
 //! The actor loop: birth, then ticks and mail until the end, then death.
+//!
+//! Every hook and handler runs under [`Guarded`], which turns a panic into
+//! the actor's end with [`ExitReason::Panicked`]: `death` still runs, the
+//! mail it leaves is accounted for, and no other actor notices.
 
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep, sleep_until};
@@ -11,6 +18,7 @@ use crate::context::Route;
 use crate::directory::{ActorCell, Directory};
 use crate::envelope::slots::Undelivered;
 use crate::mail::Post;
+use crate::mailbox::Received;
 use crate::{Actor, Context, Envelope, ExitReason, Stopwatch};
 
 /// Starts `actor` as a task of the application, with the registered `cell`.
@@ -23,40 +31,48 @@ pub(crate) fn launch<A: Actor>(directory: &Arc<Directory>, cell: Arc<ActorCell>,
 
 async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>) {
     let reason = live(&mut actor, &mut ctx).await;
-    Box::pin(actor.death(&mut ctx, &reason)).await;
+    if let Err(panic) = Guarded::new(actor.death(&mut ctx, &reason)).await {
+        tracing::error!(%panic, "death panicked");
+    }
     tracing::info!(%reason, "actor stopped");
     // Dropping the context closes the mailbox and accounts for what is left.
 }
 
 async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>) -> ExitReason {
     tracing::debug!("birth");
-    if let Err(error) = Box::pin(actor.birth(ctx)).await {
-        tracing::error!(%error, "birth failed");
-        return ExitReason::Failed(error.to_string());
+    match Guarded::new(actor.birth(ctx)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::error!(%error, "birth failed");
+            return ExitReason::Failed(error.to_string());
+        }
+        Err(panic) => ctx.panicked(panic),
     }
-    let shutdown = ctx.post.directory.shutdown.clone();
     let mut ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now()));
     ctx.frequency_changed = false;
     while !ctx.dying {
+        if ctx.cell.mailbox.is_interrupted() {
+            return ExitReason::Shutdown;
+        }
         tokio::select! {
             biased;
-            () = shutdown.cancelled() => return ExitReason::Shutdown,
             Some(due) = next_tick(&mut ticker) => {
                 tick(actor, ctx, due).await;
                 if let Some(ticker) = &mut ticker {
                     ticker.schedule_after(due, &ctx.cell);
                 }
             }
-            mail = ctx.next_mail() => match mail {
-                Some(mail) => dispatch(actor, ctx, mail).await,
-                None => return ExitReason::Normal,
+            received = ctx.next_mail() => match received {
+                Received::Mail(mail) => dispatch(actor, ctx, mail).await,
+                Received::Interrupted => return ExitReason::Shutdown,
+                Received::Closed => return ExitReason::Normal,
             },
         }
         if std::mem::take(&mut ctx.frequency_changed) {
             ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now() + period(hz)));
         }
     }
-    ExitReason::Normal
+    ctx.panic.take().map_or(ExitReason::Normal, ExitReason::Panicked)
 }
 
 /// A drift-free schedule: ticks fall on `start + k * period`.
@@ -72,12 +88,12 @@ impl Ticker {
     }
 
     /// Sets the next tick after the one due at `due` has run. A tick that
-    /// ran past the next due time is an overrun: it is counted and logged,
-    /// and the missed ticks are skipped rather than run in a burst.
+    /// ended after the next one was due is an overrun: it is counted and
+    /// logged, and the missed ticks are skipped rather than run in a burst.
     fn schedule_after(&mut self, due: Instant, cell: &ActorCell) {
         let now = Instant::now();
         let mut next = due + self.period;
-        if now >= next {
+        if now > next {
             let late = now - due;
             let missed = late.as_nanos() / self.period.as_nanos();
             let ahead = self.period.as_nanos() * (missed + 1);
@@ -93,6 +109,7 @@ impl Ticker {
     }
 }
 
+/// The period of a frequency already checked by `InvalidFrequency::check`.
 fn period(hz: f64) -> Duration {
     Duration::from_secs_f64(1.0 / hz)
 }
@@ -115,9 +132,13 @@ async fn next_tick(ticker: &mut Option<Ticker>) -> Option<Instant> {
 async fn tick<A: Actor>(actor: &mut A, ctx: &mut Context<A>, due: Instant) {
     ctx.cell.counters.ticks.bump();
     let watch = Stopwatch::new();
-    if let Err(error) = Box::pin(actor.life(ctx)).await {
-        ctx.cell.counters.life_errors.bump();
-        tracing::warn!(%error, "life failed");
+    match Guarded::new(actor.life(ctx)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            ctx.cell.counters.life_errors.bump();
+            tracing::warn!(%error, "life failed");
+        }
+        Err(panic) => ctx.panicked(panic),
     }
     tracing::trace!(took = ?watch.toc(), late = ?watch.started().saturating_duration_since(due), "tick");
 }
@@ -142,7 +163,8 @@ async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
     let mut failure = None;
     let mut last = None;
     // Each matching handler but the last gets a copy; the last gets the original.
-    for route in routes.filtered.iter().filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&mail))) {
+    let matching = routes.filtered.iter().filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&mail)));
+    for route in matching {
         if let Some(previous) = last.replace(route) {
             call(previous, actor, ctx, mail.clone(), &mut failure).await;
         }
@@ -158,7 +180,12 @@ async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
         Some(route) => {
             call(route, actor, ctx, mail, &mut failure).await;
             ctx.cell.counters.handled.bump();
-            failure.map_or(Undelivered::NoReply, Undelivered::Failed)
+            match failure {
+                // The actor is gone: its requester hears that it stopped.
+                _ if ctx.panic.is_some() => Undelivered::Stopped,
+                Some(reason) => Undelivered::Failed(reason),
+                None => Undelivered::NoReply,
+            }
         }
         None => {
             ctx.cell.counters.unhandled.bump();
@@ -167,15 +194,13 @@ async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
             Undelivered::Unhandled
         }
     };
-    if let Some(slots) = slots {
-        if let Some(ack) = slots.take_ack() {
-            let _ = ack.send(if fate == Undelivered::NoReply { Ok(()) } else { Err(fate.clone()) });
-        }
-        // If nobody holds the envelope any more, its requester learns this now.
-        slots.set_fate(fate);
+    // If nobody holds the envelope any more, its requester learns the fate now.
+    if let Some((ack, fate)) = slots.and_then(|slots| slots.finish(fate)) {
+        let _ = ack.send(if fate == Undelivered::NoReply { Ok(()) } else { Err(fate) });
     }
 }
 
+/// Runs one handler, unless the actor is already on its way out.
 async fn call<A: Actor>(
     route: &Route<A>,
     actor: &mut A,
@@ -183,10 +208,66 @@ async fn call<A: Actor>(
     mail: Envelope,
     failure: &mut Option<String>,
 ) {
-    if let Err(error) = route.handler.call(actor, ctx, mail).await {
-        ctx.cell.counters.handler_errors.bump();
-        tracing::warn!(%error, "handler failed");
-        failure.get_or_insert_with(|| error.to_string());
+    if ctx.dying {
+        return;
+    }
+    match Guarded::boxed(route.handler.call(actor, ctx, mail)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            ctx.cell.counters.handler_errors.bump();
+            tracing::warn!(%error, "handler failed");
+            failure.get_or_insert_with(|| error.to_string());
+        }
+        Err(panic) => ctx.panicked(panic),
+    }
+}
+
+/// A boxed future whose panic comes out as `Err` with the panic message.
+struct Guarded<'a, T> {
+    future: Pin<Box<dyn Future<Output = T> + Send + 'a>>,
+}
+
+impl<'a, T> Guarded<'a, T> {
+    fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
+        Self::boxed(Box::pin(future))
+    }
+
+    fn boxed(future: Pin<Box<dyn Future<Output = T> + Send + 'a>>) -> Self {
+        Self { future }
+    }
+}
+
+impl<T> Future for Guarded<'_, T> {
+    type Output = Result<T, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let future = &mut self.future;
+        // The future is dropped right after a panic, never polled again, so
+        // no broken state is observed through it.
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+impl<A: Actor> Context<A> {
+    /// A hook or handler panicked: the actor ends with [`ExitReason::Panicked`].
+    fn panicked(&mut self, message: String) {
+        tracing::error!(panic = %message, "actor panicked");
+        self.panic.get_or_insert(message);
+        self.dying = true;
     }
 }
 
@@ -200,9 +281,6 @@ impl<A: Actor> Drop for Context<A> {
         for envelope in left {
             envelope.set_fate(Undelivered::Stopped);
             directory.dead_letter(&envelope, "actor stopped with the mail queued");
-        }
-        if std::thread::panicking() {
-            tracing::error!(actor.name = %self.cell.name, "actor panicked");
         }
     }
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct ActorStats {
     /// Times `life` ran.
     pub ticks: u64,
-    /// Times `life` took longer than one period.
+    /// Ticks that ended after the next tick was due (the missed ticks were skipped).
     pub overruns: u64,
     /// Envelopes that at least one handler (or fallback) took.
     pub handled: u64,

@@ -51,17 +51,19 @@ impl Slots {
         Self(Mutex::new(State { is_request: reply.is_some(), reply, ack, fate: Undelivered::Stopped }))
     }
 
-    /// Whether the envelope was sent as a request (answered or not).
-    pub(crate) fn is_request(&self) -> bool {
-        self.lock().is_request
+    /// For a request, `Some` with its reply sender (`None` inside once a
+    /// reply was sent); `None` if the envelope is no request.
+    pub(crate) fn take_reply(&self) -> Option<Option<ReplySender>> {
+        let mut state = self.lock();
+        state.is_request.then(|| state.reply.take())
     }
 
-    pub(crate) fn take_reply(&self) -> Option<ReplySender> {
-        self.lock().reply.take()
-    }
-
-    pub(crate) fn take_ack(&self) -> Option<AckSender> {
-        self.lock().ack.take()
+    /// Handling is over: records the fate for whoever still waits, and
+    /// hands out the delivery acknowledgement, if one is owed.
+    pub(crate) fn finish(&self, fate: Undelivered) -> Option<(AckSender, Undelivered)> {
+        let mut state = self.lock();
+        state.fate = fate.clone();
+        state.ack.take().map(|ack| (ack, fate))
     }
 
     pub(crate) fn expects_reply(&self) -> bool {

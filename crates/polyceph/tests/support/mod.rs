@@ -1,0 +1,104 @@
+//! Helpers shared by the integration tests.
+//!
+//! Tests wait on envelopes through a [`Probe`], never on sleeps.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use polyceph::prelude::*;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, sleep_until};
+
+/// An actor that hands every envelope it gets to the test, in arrival order.
+///
+/// It registers a catch-all handler, so nothing it receives is unhandled.
+pub struct Probe {
+    seen: mpsc::UnboundedSender<Envelope>,
+}
+
+impl Probe {
+    /// A probe and the receiving end the test reads.
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<Envelope>) {
+        let (seen, rx) = mpsc::unbounded_channel();
+        (Self { seen }, rx)
+    }
+}
+
+impl Actor for Probe {
+    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+        ctx.on(Filter::any(), Self::record);
+        Ok(())
+    }
+}
+
+impl Probe {
+    async fn record(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+        self.seen.send(mail)?;
+        Ok(())
+    }
+}
+
+/// The next envelope a probe saw; fails the test if the probe stopped.
+pub async fn next(rx: &mut mpsc::UnboundedReceiver<Envelope>) -> Envelope {
+    rx.recv().await.expect("the probe stopped before receiving mail")
+}
+
+/// The subjects of the next `n` envelopes a probe saw.
+pub async fn subjects(rx: &mut mpsc::UnboundedReceiver<Envelope>, n: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(next(rx).await.subject().to_owned());
+    }
+    out
+}
+
+/// An actor that does nothing: a recipient that exists.
+pub struct Idle;
+
+impl Actor for Idle {}
+
+/// Reports when each tick started, relative to `start`; tick number `k`
+/// (from 0) works for `work(k)`.
+pub struct Worker {
+    pub start: Instant,
+    pub tick: u32,
+    pub work: fn(u32) -> Duration,
+    pub ticks: mpsc::UnboundedSender<Duration>,
+}
+
+impl Actor for Worker {
+    async fn life(&mut self, _ctx: &mut Context<Self>) -> Result<()> {
+        self.ticks.send(self.start.elapsed())?;
+        let work = (self.work)(self.tick);
+        self.tick += 1;
+        sleep(work).await;
+        Ok(())
+    }
+}
+
+pub struct Run {
+    pub times: Vec<Duration>,
+    pub ticks: u64,
+    pub overruns: u64,
+}
+
+/// Runs a worker at 2 Hz until `until` after the start.
+pub async fn run(work: fn(u32) -> Duration, until: Duration) -> anyhow::Result<Run> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let start = Instant::now();
+    let worker = Worker { start, tick: 0, work, ticks: tx };
+    let app = Application::builder().actor("worker", worker).frequency(2.0).start().await?;
+    sleep_until(start + until).await;
+    let stats = app.actor_stats("worker").ok_or_else(|| anyhow::anyhow!("worker stopped"))?;
+    app.shutdown().await;
+    let mut times = Vec::new();
+    while let Some(at) = rx.recv().await {
+        times.push(at);
+    }
+    Ok(Run { times, ticks: stats.ticks, overruns: stats.overruns })
+}
+
+pub fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
