@@ -106,6 +106,19 @@ fn main() {
             );
         }
     }
+    if wanted("request-1thread") {
+        // The same round trips on a current-thread runtime: no wake-up can
+        // cross threads, so this isolates the cost of the code itself.
+        let single = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let floor = percentiles(single.block_on(floor_round_trips()));
+        let ours = percentiles(single.block_on(polyceph_round_trips()));
+        for (label, f, o) in [("p50", floor.0, ours.0), ("p99", floor.1, ours.1)] {
+            println!(
+                "| request/reply round trip {label}, one thread ({ROUND_TRIPS} requests) | {f:?} | {o:?} | {:.2} |",
+                f.as_secs_f64() / o.as_secs_f64()
+            );
+        }
+    }
     if wanted("spawn") {
         let (floor, ours) =
             alternate(|| runtime.block_on(floor_spawn_stop()), || runtime.block_on(polyceph_spawn_stop()));

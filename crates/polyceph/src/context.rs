@@ -14,7 +14,7 @@ use crate::directory::ActorCell;
 use crate::envelope::slots::{Slots, Undelivered};
 use crate::envelope::{Body, BodySlot};
 use crate::error::{InvalidFrequency, ReceiveError, RequestError};
-use crate::mail::{Mail, Post, request_outcome};
+use crate::mail::{Mail, Post, request_outcome, send_by};
 use crate::mailbox::Received;
 use crate::{Actor, ActorStats, Address, Envelope, Filter, Name, Result};
 
@@ -201,10 +201,7 @@ impl<A: Actor> Context<A> {
         let (tx, mut rx) = oneshot::channel();
         let to = envelope.recipient().clone();
         envelope.attach(Slots::reply(tx));
-        match timeout_at(deadline, self.post.directory.route(envelope, true)).await {
-            Ok(sent) => sent?,
-            Err(_) => return Err(RequestError::Timeout { to, timeout }),
-        }
+        send_by(&self.post.directory, envelope, deadline).await.map_err(|e| e.or_timeout(to.clone(), timeout))?;
         let mut open = true;
         let reply = loop {
             tokio::select! {

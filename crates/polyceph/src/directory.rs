@@ -1,6 +1,7 @@
 //! The directory: who is running, who subscribes to what, who is in which
 //! group, and the routing of envelopes to mailboxes.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -180,27 +181,42 @@ impl Directory {
     /// Puts `envelope` into the mailbox(es) its recipient names. With `wait`,
     /// a full mailbox whose policy is to wait makes this wait; without, it
     /// is an error.
-    pub(crate) async fn route(&self, envelope: Envelope, wait: bool) -> Result<(), SendError> {
-        match envelope.recipient() {
-            Address::Actor(name) => {
-                // Fast path: queue under the read lock, without touching the
-                // cell's reference count (a cache line the actor also writes).
-                let cell = {
-                    let actors = read(&self.actors);
-                    let Some(cell) = actors.get(&NameRef(name.as_str())) else {
-                        drop(actors);
-                        return Err(self.nobody(envelope));
-                    };
-                    match cell.mailbox.try_push(envelope) {
-                        Err(PushError::Full(back)) if wait && cell.mailbox.policy() == FullPolicy::Wait => {
-                            (cell.clone(), back)
-                        }
-                        pushed => return self.account(cell, pushed),
-                    }
-                };
-                let (cell, envelope) = cell;
-                self.push(&cell, envelope, true).await
+    ///
+    /// Mail to one actor that finds room is queued right here, without a
+    /// future; only waiting for room, and groups, topics and everyone when
+    /// waiting is allowed, return a (boxed) future. This keeps the futures
+    /// of `send` and `request` small.
+    pub(crate) fn route(&self, envelope: Envelope, wait: bool) -> Routed<'_> {
+        let Address::Actor(name) = envelope.recipient() else {
+            let many = self.route_many(envelope, wait);
+            if wait {
+                return Routed::Pending(Box::pin(many));
             }
+            // Without waiting, routing completes in its first poll.
+            return Routed::Done(
+                poll_once(many).unwrap_or_else(|| unreachable!("routing without waiting never waits")),
+            );
+        };
+        // Queue under the read lock, without touching the cell's reference
+        // count (a cache line the actor also writes).
+        let actors = read(&self.actors);
+        let Some(cell) = actors.get(&NameRef(name.as_str())) else {
+            drop(actors);
+            return Routed::Done(Err(self.nobody(envelope)));
+        };
+        match cell.mailbox.try_push(envelope) {
+            Err(PushError::Full(back)) if wait && cell.mailbox.policy() == FullPolicy::Wait => {
+                let cell = cell.clone();
+                drop(actors);
+                Routed::Pending(Box::pin(async move { self.push(&cell, back, true).await }))
+            }
+            pushed => Routed::Done(self.account(cell, pushed)),
+        }
+    }
+
+    async fn route_many(&self, envelope: Envelope, wait: bool) -> Result<(), SendError> {
+        match envelope.recipient() {
+            Address::Actor(_) => unreachable!("actors are routed by `route`"),
             Address::Group(name) => {
                 let group = read(&self.groups).get(&NameRef(name.as_str())).cloned();
                 let Some(group) = group else { return Err(self.nobody(envelope)) };
@@ -309,6 +325,32 @@ impl Directory {
             late_replies: self.late_replies.get(),
             actors: read(&self.actors).len(),
         }
+    }
+}
+
+/// The outcome of [`Directory::route`]: done, or a wait to finish.
+pub(crate) enum Routed<'a> {
+    Done(Result<(), SendError>),
+    Pending(Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>),
+}
+
+impl Routed<'_> {
+    /// Finishes the routing, waiting if it has to.
+    pub(crate) async fn finish(self) -> Result<(), SendError> {
+        match self {
+            Self::Done(done) => done,
+            Self::Pending(waiting) => waiting.await,
+        }
+    }
+}
+
+/// Polls a future once with a no-op waker.
+fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
     }
 }
 

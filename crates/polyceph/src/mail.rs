@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout_at};
 
-use crate::directory::Directory;
+use crate::directory::{Directory, Routed};
 use crate::envelope::slots::{Slots, Undelivered};
 use crate::envelope::{Body, BodySlot};
 use crate::error::{DeliverError, RequestError, SendError};
@@ -129,7 +129,7 @@ impl<'p> Mail<'p> {
     /// [`SendError`], with the envelope handed back.
     pub async fn send(self) -> Result<(), SendError> {
         let Some((post, envelope)) = self.answer_request() else { return Ok(()) };
-        post.directory.route(envelope, true).await
+        post.directory.route(envelope, true).finish().await
     }
 
     /// Queues the mail if that can be done without waiting.
@@ -140,11 +140,9 @@ impl<'p> Mail<'p> {
     /// [`SendError::MailboxFull`] whatever the recipient's policy.
     pub fn try_send(self) -> Result<(), SendError> {
         let Some((post, envelope)) = self.answer_request() else { return Ok(()) };
-        let routed = post.directory.route(envelope, false);
-        // Routing without waiting never suspends: poll it once.
-        match poll_once(routed) {
-            Some(done) => done,
-            None => unreachable!("routing without waiting completed in one poll"),
+        match post.directory.route(envelope, false) {
+            Routed::Done(done) => done,
+            Routed::Pending(_) => unreachable!("routing without waiting never waits"),
         }
     }
 
@@ -165,11 +163,7 @@ impl<'p> Mail<'p> {
         let mut envelope = self.envelope;
         let to = envelope.recipient().clone();
         envelope.attach(Slots::reply(tx));
-        let directory = &self.post.directory;
-        match timeout_at(deadline, directory.route(envelope, true)).await {
-            Ok(sent) => sent?,
-            Err(_) => return Err(RequestError::Timeout { to, timeout }),
-        }
+        send_by(&self.post.directory, envelope, deadline).await.map_err(|e| e.or_timeout(to.clone(), timeout))?;
         let reply = timeout_at(deadline, rx).await.ok();
         request_outcome(to, timeout, reply)
     }
@@ -187,9 +181,10 @@ impl<'p> Mail<'p> {
         let mut envelope = self.envelope;
         let to = envelope.recipient().clone();
         envelope.attach(Slots::ack(tx));
-        match timeout_at(deadline, self.post.directory.route(envelope, true)).await {
-            Ok(sent) => sent?,
-            Err(_) => return Err(DeliverError::Timeout { to, timeout }),
+        match send_by(&self.post.directory, envelope, deadline).await {
+            Ok(()) => {}
+            Err(Unsent::Refused(e)) => return Err(e.into()),
+            Err(Unsent::Late) => return Err(DeliverError::Timeout { to, timeout }),
         }
         match timeout_at(deadline, rx).await {
             Ok(Ok(Ok(()))) => Ok(()),
@@ -229,6 +224,33 @@ impl fmt::Debug for Mail<'_> {
     }
 }
 
+/// Why mail with a deadline was not sent.
+pub(crate) enum Unsent {
+    Refused(SendError),
+    /// The deadline passed while waiting for mailbox room.
+    Late,
+}
+
+impl Unsent {
+    pub(crate) fn or_timeout(self, to: Address, timeout: Duration) -> RequestError {
+        match self {
+            Self::Refused(e) => e.into(),
+            Self::Late => RequestError::Timeout { to, timeout },
+        }
+    }
+}
+
+/// Routes mail, waiting for mailbox room no later than `deadline`.
+pub(crate) async fn send_by(directory: &Directory, envelope: Envelope, deadline: Instant) -> Result<(), Unsent> {
+    match directory.route(envelope, true) {
+        Routed::Done(done) => done.map_err(Unsent::Refused),
+        Routed::Pending(waiting) => match timeout_at(deadline, waiting).await {
+            Ok(done) => done.map_err(Unsent::Refused),
+            Err(_) => Err(Unsent::Late),
+        },
+    }
+}
+
 /// What a request's reply channel yielded (`None`: the deadline passed).
 pub(crate) fn request_outcome(
     to: Address,
@@ -246,15 +268,5 @@ pub(crate) fn request_outcome(
         }),
         Some(Err(_)) => Err(RequestError::RecipientStopped { to }),
         None => Err(RequestError::Timeout { to, timeout }),
-    }
-}
-
-/// Polls a future once with a no-op waker.
-fn poll_once<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(output) => Some(output),
-        std::task::Poll::Pending => None,
     }
 }
