@@ -304,7 +304,7 @@ impl Envelope {
     ///
     /// # Errors
     ///
-    /// [`CodecError::Body`] if the body does not serialize.
+    /// [`CodecError::Encode`] if the body does not serialize.
     pub fn to_msgpack(&self) -> Result<Vec<u8>, CodecError> {
         rmp_serde::to_vec_named(self).map_err(CodecError::Encode)
     }
@@ -542,24 +542,5 @@ mod tests {
         assert_eq!(reply.recipient(), &Address::actor("hello"));
         assert_eq!(reply.in_reply_to(), Some(mail.id()));
         assert_eq!(reply.headers().get("kwargs"), mail.headers().get("kwargs"));
-    }
-}
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn print_sizes() {
-        use std::mem::size_of;
-        eprintln!(
-            "Inner {} Address {} Name {} Text {} BodySlot {} Headers {} SystemTime {} OptUuid {} Slots {}",
-            size_of::<super::Inner>(),
-            size_of::<crate::Address>(),
-            size_of::<crate::Name>(),
-            size_of::<super::Text>(),
-            size_of::<super::BodySlot>(),
-            size_of::<crate::Headers>(),
-            size_of::<std::time::SystemTime>(),
-            size_of::<Option<uuid::Uuid>>(),
-            size_of::<Option<std::sync::Arc<super::Slots>>>()
-        );
     }
 }

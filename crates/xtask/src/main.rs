@@ -121,23 +121,31 @@ fn run_pipeline(timings: &mut Vec<(&'static str, Duration)>) -> Result<()> {
     timed(timings, "cargo-deny", ensure_cargo_deny)?;
 
     let steps: &[Step] = &[
-        Step { name: "cargo fmt", args: &["fmt", "--all", "--check"], env: &[] },
+        Step { name: "cargo fmt", args: &["fmt", "--all", "--check"], env: &[], limit: minutes(5) },
         Step {
             name: "cargo clippy",
             args: &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"],
             env: &[],
+            limit: minutes(30),
         },
-        Step { name: "cargo test", args: &["test", "--workspace", "--all-features"], env: &[] },
+        Step { name: "cargo test", args: &["test", "--workspace", "--all-features"], env: &[], limit: minutes(30) },
         Step {
             name: "cargo doc",
             args: &["doc", "--workspace", "--no-deps", "--all-features"],
             env: &[("RUSTDOCFLAGS", "-D warnings")],
+            limit: minutes(15),
         },
-        Step { name: "cargo deny", args: &["deny", "check", "bans", "licenses", "sources"], env: &[] },
+        Step {
+            name: "cargo deny",
+            args: &["deny", "check", "bans", "licenses", "sources"],
+            env: &[],
+            limit: minutes(5),
+        },
         Step {
             name: "example smoke test",
             args: &["run", "--quiet", "--example", "hello_world", "--", "--count", "1"],
             env: &[("RUST_LOG", "info")],
+            limit: minutes(10),
         },
     ];
 
@@ -156,6 +164,9 @@ struct Step {
     args: &'static [&'static str],
     /// Extra environment variables for the invocation.
     env: &'static [(&'static str, &'static str)],
+    /// How long the step may take (building included) before it is killed:
+    /// a hanging test must fail the run, not eat CI's time budget.
+    limit: Duration,
 }
 
 impl Step {
@@ -166,7 +177,37 @@ impl Step {
         for (key, value) in self.env {
             cmd.env(key, value);
         }
-        run(&mut cmd)
+        run_limited(&mut cmd, self.limit)
+    }
+}
+
+fn minutes(n: u64) -> Duration {
+    Duration::from_secs(n * 60)
+}
+
+/// Runs `cmd` like [`run`], in its own process group, and kills the whole
+/// group (cargo and the test binaries it started) if it outlives `limit`.
+fn run_limited(cmd: &mut Command, limit: Duration) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+
+    let shown = format!("{cmd:?}");
+    let started = Instant::now();
+    let mut child = cmd.process_group(0).spawn().with_context(|| format!("failed to start {shown}"))?;
+    loop {
+        if let Some(status) = child.try_wait().with_context(|| format!("cannot wait for {shown}"))? {
+            if !status.success() {
+                bail!("{shown} exited with {status}");
+            }
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            let group = format!("-{}", child.id());
+            // Best effort: the group may have exited meanwhile.
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+            bail!("{shown} ran longer than {limit:?} and was killed (is a test hanging?)");
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
