@@ -3,13 +3,13 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use smol_str::SmolStr;
+use ecow::EcoString;
 
 /// The name of an actor, group or topic.
 ///
 /// Names compare and hash case-insensitively (`"Main"` and `"main"` are the
 /// same actor) but keep the spelling they were created with for display.
-/// Names of up to 23 bytes are stored inline (no allocation; cloning is a
+/// Names of up to 15 bytes are stored inline (no allocation; cloning is a
 /// copy); longer ones share their text.
 ///
 /// # Examples
@@ -21,12 +21,12 @@ use smol_str::SmolStr;
 /// assert_eq!(Name::new("Main").to_string(), "Main");
 /// ```
 #[derive(Clone)]
-pub struct Name(SmolStr);
+pub struct Name(EcoString);
 
 impl Name {
     /// Makes a name from any string.
     pub fn new(name: impl AsRef<str>) -> Self {
-        Self(SmolStr::new(name.as_ref()))
+        Self(EcoString::from(name.as_ref()))
     }
 
     /// The name as it was spelled when created.
@@ -86,7 +86,7 @@ impl From<&str> for Name {
 
 impl From<String> for Name {
     fn from(name: String) -> Self {
-        Self(SmolStr::from(name))
+        Self(EcoString::from(name))
     }
 }
 

@@ -22,6 +22,8 @@ impl<T: Serialize + Send + Sync + 'static> Body for T {}
 /// another type or put it on the wire.
 pub(crate) trait ErasedBody: Any + Send + Sync {
     fn type_name(&self) -> &'static str;
+    /// The body's msgpack bytes, if it is already encoded.
+    fn encoded(&self) -> Option<&[u8]>;
     fn to_msgpack(&self) -> Result<Vec<u8>, rmp_serde::encode::Error>;
 }
 
@@ -30,95 +32,105 @@ impl<T: Body> ErasedBody for T {
         type_name::<T>()
     }
 
+    fn encoded(&self) -> Option<&[u8]> {
+        None
+    }
+
     fn to_msgpack(&self) -> Result<Vec<u8>, rmp_serde::encode::Error> {
         rmp_serde::to_vec_named(self)
     }
 }
 
+/// A body that arrived from the wire: msgpack bytes, decoded on demand.
+/// Deliberately not `Serialize`, so it is no [`Body`] of its own.
+struct Encoded(Box<[u8]>);
+
+impl ErasedBody for Encoded {
+    fn type_name(&self) -> &'static str {
+        WIRE_TYPE
+    }
+
+    fn encoded(&self) -> Option<&[u8]> {
+        Some(&self.0)
+    }
+
+    fn to_msgpack(&self) -> Result<Vec<u8>, rmp_serde::encode::Error> {
+        Ok(self.0.to_vec())
+    }
+}
+
 const WIRE_TYPE: &str = "msgpack bytes";
 
-/// The body slot of an envelope. Cloning shares the value.
+/// The body slot of an envelope: one pointer. Cloning shares the value.
 #[derive(Clone)]
-pub(crate) enum BodySlot {
-    Local(Arc<dyn ErasedBody>),
-    Wire(Arc<[u8]>),
-}
+pub(crate) struct BodySlot(Arc<dyn ErasedBody>);
 
 impl BodySlot {
     pub(crate) fn local<T: Body>(body: T) -> Self {
-        Self::Local(Arc::new(body))
+        Self(Arc::new(body))
+    }
+
+    pub(crate) fn wire(bytes: Vec<u8>) -> Self {
+        Self(Arc::new(Encoded(bytes.into_boxed_slice())))
     }
 
     pub(crate) fn type_name(&self) -> &'static str {
-        match self {
-            Self::Local(body) => body.type_name(),
-            Self::Wire(_) => WIRE_TYPE,
-        }
+        self.0.type_name()
     }
 
     /// Reads the body as a `T`: a clone when it is a `T`, otherwise a
     /// conversion through msgpack, exactly as if it had crossed the wire.
     pub(crate) fn get<T: DeserializeOwned + Clone + 'static>(&self) -> Result<T, BodyError> {
-        match self {
-            Self::Local(body) => {
-                let any: &dyn Any = &**body;
-                if let Some(value) = any.downcast_ref::<T>() {
-                    return Ok(value.clone());
-                }
-                let bytes = body
-                    .to_msgpack()
-                    .map_err(|e| BodyError::Encode { found: body.type_name(), reason: e.to_string() })?;
-                decode(&bytes, body.type_name())
-            }
-            Self::Wire(bytes) => decode(bytes, WIRE_TYPE),
+        let any: &dyn Any = &*self.0;
+        match any.downcast_ref::<T>() {
+            Some(value) => Ok(value.clone()),
+            None => self.convert(),
         }
     }
 
     pub(crate) fn get_ref<T: 'static>(&self) -> Result<&T, BodyError> {
-        let wrong = || BodyError::WrongType { expected: type_name::<T>(), found: self.type_name() };
-        match self {
-            Self::Local(body) => {
-                let any: &dyn Any = &**body;
-                any.downcast_ref::<T>().ok_or_else(wrong)
-            }
-            Self::Wire(_) => Err(wrong()),
-        }
+        let any: &dyn Any = &*self.0;
+        any.downcast_ref::<T>().ok_or(BodyError::WrongType { expected: type_name::<T>(), found: self.type_name() })
     }
 
     /// Moves the body out as a `T` without cloning when this envelope holds
     /// the only reference to a `T`; converts through msgpack otherwise.
     pub(crate) fn into_value<T: DeserializeOwned + Send + Sync + 'static>(self) -> Result<T, BodyError> {
-        match self {
-            Self::Local(body) => {
-                let found = body.type_name();
-                let any: &dyn Any = &*body;
-                if any.is::<T>() && Arc::strong_count(&body) == 1 {
-                    let any: Arc<dyn Any + Send + Sync> = body;
-                    return match any.downcast::<T>().map(Arc::try_unwrap) {
-                        Ok(Ok(value)) => Ok(value),
-                        _ => Err(BodyError::WrongType { expected: type_name::<T>(), found }),
-                    };
-                }
-                let bytes = body.to_msgpack().map_err(|e| BodyError::Encode { found, reason: e.to_string() })?;
-                decode(&bytes, found)
-            }
-            Self::Wire(bytes) => decode(&bytes, WIRE_TYPE),
+        let any: &dyn Any = &*self.0;
+        if !any.is::<T>() || Arc::strong_count(&self.0) != 1 {
+            return self.convert();
+        }
+        let found = self.type_name();
+        let any: Arc<dyn Any + Send + Sync> = self.0;
+        match any.downcast::<T>().map(Arc::try_unwrap) {
+            Ok(Ok(value)) => Ok(value),
+            _ => Err(BodyError::WrongType { expected: type_name::<T>(), found }),
+        }
+    }
+
+    /// Decodes the msgpack form of the body as a `T`.
+    fn convert<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
+        let found = self.type_name();
+        let decode = |bytes: &[u8]| {
+            rmp_serde::from_slice(bytes).map_err(|e| BodyError::Decode {
+                expected: type_name::<T>(),
+                found,
+                reason: e.to_string(),
+            })
+        };
+        match self.0.encoded() {
+            Some(bytes) => decode(bytes),
+            None => decode(&self.to_msgpack()?),
         }
     }
 
     pub(crate) fn to_msgpack(&self) -> Result<Vec<u8>, BodyError> {
-        match self {
-            Self::Local(body) => {
-                body.to_msgpack().map_err(|e| BodyError::Encode { found: body.type_name(), reason: e.to_string() })
-            }
-            Self::Wire(bytes) => Ok(bytes.to_vec()),
-        }
+        self.0.to_msgpack().map_err(|e| BodyError::Encode { found: self.type_name(), reason: e.to_string() })
     }
 
     /// The body as a generic [`Value`], for printing.
     pub(crate) fn to_value(&self) -> Option<Value> {
-        let bytes = self.to_msgpack().ok()?;
-        rmp_serde::from_slice(&bytes).ok()
+        self.convert().ok()
     }
 }
 
@@ -130,12 +142,4 @@ impl fmt::Debug for BodySlot {
             None => write!(f, "<{}>", self.type_name()),
         }
     }
-}
-
-fn decode<T: DeserializeOwned>(bytes: &[u8], found: &'static str) -> Result<T, BodyError> {
-    rmp_serde::from_slice(bytes).map_err(|e| BodyError::Decode {
-        expected: type_name::<T>(),
-        found,
-        reason: e.to_string(),
-    })
 }
