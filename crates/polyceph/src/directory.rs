@@ -8,6 +8,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use hashbrown::HashMap;
 use tokio_util::task::TaskTracker;
 
+use crate::deadlines::Deadlines;
 use crate::envelope::slots::Undelivered;
 use crate::error::{SendError, SpawnError};
 use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
@@ -52,12 +53,14 @@ pub(crate) struct Directory {
     stopping: AtomicBool,
     pub(crate) tracker: TaskTracker,
     pub(crate) global_frequency: Option<f64>,
+    pub(crate) deadlines: Arc<Deadlines>,
 }
 
 impl Directory {
     pub(crate) fn new(global_frequency: Option<f64>) -> Self {
         Self {
             global_frequency,
+            deadlines: Deadlines::start(),
             actors: RwLock::default(),
             topics: RwLock::default(),
             groups: RwLock::default(),
@@ -325,6 +328,12 @@ impl Directory {
             late_replies: self.late_replies.get(),
             actors: read(&self.actors).len(),
         }
+    }
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        self.deadlines.close();
     }
 }
 

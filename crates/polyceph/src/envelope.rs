@@ -10,7 +10,7 @@ pub(crate) mod slots;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecow::EcoString;
@@ -315,8 +315,14 @@ impl Envelope {
         rmp_serde::from_slice(bytes).map_err(CodecError::Decode)
     }
 
-    pub(crate) fn attach(&mut self, slots: Slots) {
-        self.extra_mut().slots = Some(Arc::new(slots));
+    /// Attaches reply and acknowledgement slots. The envelope (and its
+    /// clones) hold them; others get a weak reference, so the slots still
+    /// report their fate when the last clone is dropped.
+    pub(crate) fn attach(&mut self, slots: Slots) -> Weak<Slots> {
+        let slots = Arc::new(slots);
+        let weak = Arc::downgrade(&slots);
+        self.extra_mut().slots = Some(slots);
+        weak
     }
 
     pub(crate) fn slots(&self) -> Option<&Arc<Slots>> {

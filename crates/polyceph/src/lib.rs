@@ -54,6 +54,7 @@ mod actor;
 mod address;
 mod app;
 mod context;
+mod deadlines;
 mod directory;
 mod envelope;
 pub mod error;

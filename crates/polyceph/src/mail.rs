@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout_at};
 
+use crate::deadlines::Registered;
 use crate::directory::{Directory, Routed};
 use crate::envelope::slots::{Slots, Undelivered};
 use crate::envelope::{Body, BodySlot};
@@ -162,10 +163,13 @@ impl<'p> Mail<'p> {
         let (tx, rx) = oneshot::channel();
         let mut envelope = self.envelope;
         let to = envelope.recipient().clone();
-        envelope.attach(Slots::reply(tx));
-        send_by(&self.post.directory, envelope, deadline).await.map_err(|e| e.or_timeout(to.clone(), timeout))?;
-        let reply = timeout_at(deadline, rx).await.ok();
-        request_outcome(to, timeout, reply)
+        let slots = envelope.attach(Slots::reply(tx));
+        let directory = &self.post.directory;
+        // No timer of our own: the application's deadline keeper fails the
+        // reply slot when the deadline passes.
+        let _deadline = Registered::new(&directory.deadlines, deadline, slots);
+        send_by(directory, envelope, deadline).await.map_err(|e| e.or_timeout(to.clone(), timeout))?;
+        request_outcome(to, timeout, Some(rx.await))
     }
 
     /// Sends the mail and waits until the recipient's handlers have finished
@@ -180,24 +184,26 @@ impl<'p> Mail<'p> {
         let (tx, rx) = oneshot::channel();
         let mut envelope = self.envelope;
         let to = envelope.recipient().clone();
-        envelope.attach(Slots::ack(tx));
-        match send_by(&self.post.directory, envelope, deadline).await {
+        let slots = envelope.attach(Slots::ack(tx));
+        let directory = &self.post.directory;
+        let _deadline = Registered::new(&directory.deadlines, deadline, slots);
+        match send_by(directory, envelope, deadline).await {
             Ok(()) => {}
             Err(Unsent::Refused(e)) => return Err(e.into()),
             Err(Unsent::Late) => return Err(DeliverError::Timeout { to, timeout }),
         }
-        match timeout_at(deadline, rx).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(undelivered))) => Err(match undelivered {
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(undelivered)) => Err(match undelivered {
                 Undelivered::Failed(reason) => DeliverError::HandlerFailed { to, reason },
                 Undelivered::Unhandled => DeliverError::Unhandled { to },
                 Undelivered::Dropped => DeliverError::Dropped { to },
                 // Handled, and nobody owed a reply: that is success here.
                 Undelivered::NoReply => return Ok(()),
                 Undelivered::Stopped => DeliverError::RecipientStopped { to },
+                Undelivered::TimedOut => DeliverError::Timeout { to, timeout },
             }),
-            Ok(Err(_)) => Err(DeliverError::RecipientStopped { to }),
-            Err(_) => Err(DeliverError::Timeout { to, timeout }),
+            Err(_) => Err(DeliverError::RecipientStopped { to }),
         }
     }
 
@@ -244,7 +250,8 @@ impl Unsent {
 pub(crate) async fn send_by(directory: &Directory, envelope: Envelope, deadline: Instant) -> Result<(), Unsent> {
     match directory.route(envelope, true) {
         Routed::Done(done) => done.map_err(Unsent::Refused),
-        Routed::Pending(waiting) => match timeout_at(deadline, waiting).await {
+        // Rare: boxed, so the timer is not carried inline by every request.
+        Routed::Pending(waiting) => match Box::pin(timeout_at(deadline, waiting)).await {
             Ok(done) => done.map_err(Unsent::Refused),
             Err(_) => Err(Unsent::Late),
         },
@@ -265,6 +272,7 @@ pub(crate) fn request_outcome(
             Undelivered::NoReply => RequestError::NoReply { to },
             Undelivered::Failed(reason) => RequestError::HandlerFailed { to, reason },
             Undelivered::Stopped => RequestError::RecipientStopped { to },
+            Undelivered::TimedOut => RequestError::Timeout { to, timeout },
         }),
         Some(Err(_)) => Err(RequestError::RecipientStopped { to }),
         None => Err(RequestError::Timeout { to, timeout }),

@@ -20,6 +20,8 @@ pub(crate) enum Undelivered {
     NoReply,
     /// A handler returned an error.
     Failed(String),
+    /// The waiting side's deadline passed.
+    TimedOut,
 }
 
 pub(crate) type ReplySender = oneshot::Sender<Result<Envelope, Undelivered>>;
@@ -68,6 +70,21 @@ impl Slots {
 
     pub(crate) fn expects_reply(&self) -> bool {
         self.lock().reply.is_some()
+    }
+
+    /// The deadline passed: whoever still waits learns it now, and a reply
+    /// or acknowledgement sent later finds the slot taken.
+    pub(crate) fn expire(&self, why: Undelivered) {
+        let (reply, ack) = {
+            let mut state = self.lock();
+            (state.reply.take(), state.ack.take())
+        };
+        if let Some(tx) = reply {
+            let _ = tx.send(Err(why.clone()));
+        }
+        if let Some(tx) = ack {
+            let _ = tx.send(Err(why));
+        }
     }
 
     pub(crate) fn set_fate(&self, fate: Undelivered) {
