@@ -106,6 +106,20 @@ fn main() {
             );
         }
     }
+    if wanted("request-timeout") {
+        // Context, not the target: the floor given the guarantee every
+        // polyceph request has, a timeout (one Tokio timer per request).
+        let floor = percentiles(
+            runtime.block_on(async { tokio::spawn(floor_round_trips_with_timeout()).await.expect("floor") }),
+        );
+        let ours = percentiles(runtime.block_on(async { tokio::spawn(polyceph_round_trips()).await.expect("ours") }));
+        for (label, f, o) in [("p50", floor.0, ours.0), ("p99", floor.1, ours.1)] {
+            println!(
+                "| request/reply round trip {label} against mpsc + oneshot + `timeout` ({ROUND_TRIPS} requests) | {f:?} | {o:?} | {:.2} |",
+                f.as_secs_f64() / o.as_secs_f64()
+            );
+        }
+    }
     if wanted("request-1thread") {
         // The same round trips on a current-thread runtime: no wake-up can
         // cross threads, so this isolates the cost of the code itself.
@@ -347,6 +361,27 @@ async fn floor_round_trips() -> Vec<Duration> {
         let (reply_tx, reply_rx) = oneshot::channel();
         tx.send((RawEnvelope::new("client", "server", "ask"), reply_tx)).await.expect("server");
         black_box(reply_rx.await.expect("reply"));
+        samples.push(start.elapsed());
+    }
+    samples
+}
+
+async fn floor_round_trips_with_timeout() -> Vec<Duration> {
+    let (tx, mut rx) = mpsc::channel::<(RawEnvelope, oneshot::Sender<RawEnvelope>)>(CAPACITY);
+    tokio::spawn(async move {
+        while let Some((request, reply_to)) = rx.recv().await {
+            let mut reply = RawEnvelope::new(&request.recipient, &request.sender, "reply");
+            reply.thread = request.thread;
+            let _ = reply_to.send(reply);
+        }
+    });
+    let mut samples = Vec::with_capacity(ROUND_TRIPS);
+    for _ in 0..ROUND_TRIPS {
+        let start = Instant::now();
+        let (reply_tx, reply_rx) = oneshot::channel();
+        tx.send((RawEnvelope::new("client", "server", "ask"), reply_tx)).await.expect("server");
+        let reply = tokio::time::timeout(Duration::from_secs(5), reply_rx).await.expect("in time").expect("reply");
+        black_box(reply);
         samples.push(start.elapsed());
     }
     samples
