@@ -92,7 +92,7 @@ fn main() {
         let side = std::env::var("POLYCEPH_BENCH_SIDE").unwrap_or_default();
         let floor = match side.as_str() {
             "polyceph" => vec![Duration::ZERO],
-            _ => runtime.block_on(async { tokio::spawn(floor_round_trips()).await.expect("floor") }),
+            _ => runtime.block_on(async { tokio::spawn(floor_round_trips(None)).await.expect("floor") }),
         };
         let ours = match side.as_str() {
             "floor" => vec![Duration::ZERO],
@@ -109,9 +109,10 @@ fn main() {
     if wanted("request-timeout") {
         // Context, not the target: the floor given the guarantee every
         // polyceph request has, a timeout (one Tokio timer per request).
-        let floor = percentiles(
-            runtime.block_on(async { tokio::spawn(floor_round_trips_with_timeout()).await.expect("floor") }),
-        );
+        let floor =
+            percentiles(runtime.block_on(async {
+                tokio::spawn(floor_round_trips(Some(Duration::from_secs(5)))).await.expect("floor")
+            }));
         let ours = percentiles(runtime.block_on(async { tokio::spawn(polyceph_round_trips()).await.expect("ours") }));
         for (label, f, o) in [("p50", floor.0, ours.0), ("p99", floor.1, ours.1)] {
             println!(
@@ -124,7 +125,7 @@ fn main() {
         // The same round trips on a current-thread runtime: no wake-up can
         // cross threads, so this isolates the cost of the code itself.
         let single = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let floor = percentiles(single.block_on(floor_round_trips()));
+        let floor = percentiles(single.block_on(floor_round_trips(None)));
         let ours = percentiles(single.block_on(polyceph_round_trips()));
         for (label, f, o) in [("p50", floor.0, ours.0), ("p99", floor.1, ours.1)] {
             println!(
@@ -346,7 +347,9 @@ impl Countdown {
 
 // ------------------------------------------------------------ request/reply
 
-async fn floor_round_trips() -> Vec<Duration> {
+/// Round trips over mpsc + oneshot; with `timeout`, each reply is awaited
+/// under `tokio::time::timeout`, as a request that must not hang would be.
+async fn floor_round_trips(timeout: Option<Duration>) -> Vec<Duration> {
     let (tx, mut rx) = mpsc::channel::<(RawEnvelope, oneshot::Sender<RawEnvelope>)>(CAPACITY);
     tokio::spawn(async move {
         while let Some((request, reply_to)) = rx.recv().await {
@@ -360,28 +363,11 @@ async fn floor_round_trips() -> Vec<Duration> {
         let start = Instant::now();
         let (reply_tx, reply_rx) = oneshot::channel();
         tx.send((RawEnvelope::new("client", "server", "ask"), reply_tx)).await.expect("server");
-        black_box(reply_rx.await.expect("reply"));
-        samples.push(start.elapsed());
-    }
-    samples
-}
-
-async fn floor_round_trips_with_timeout() -> Vec<Duration> {
-    let (tx, mut rx) = mpsc::channel::<(RawEnvelope, oneshot::Sender<RawEnvelope>)>(CAPACITY);
-    tokio::spawn(async move {
-        while let Some((request, reply_to)) = rx.recv().await {
-            let mut reply = RawEnvelope::new(&request.recipient, &request.sender, "reply");
-            reply.thread = request.thread;
-            let _ = reply_to.send(reply);
-        }
-    });
-    let mut samples = Vec::with_capacity(ROUND_TRIPS);
-    for _ in 0..ROUND_TRIPS {
-        let start = Instant::now();
-        let (reply_tx, reply_rx) = oneshot::channel();
-        tx.send((RawEnvelope::new("client", "server", "ask"), reply_tx)).await.expect("server");
-        let reply = tokio::time::timeout(Duration::from_secs(5), reply_rx).await.expect("in time").expect("reply");
-        black_box(reply);
+        let reply = match timeout {
+            Some(limit) => tokio::time::timeout(limit, reply_rx).await.expect("in time"),
+            None => reply_rx.await,
+        };
+        black_box(reply.expect("reply"));
         samples.push(start.elapsed());
     }
     samples

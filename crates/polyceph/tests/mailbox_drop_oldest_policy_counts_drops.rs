@@ -3,58 +3,16 @@
 //! `ActorStats::dropped`, that the rest is handled in order, and that a
 //! dropped request fails with `RequestError::Dropped` at once.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use polyceph::error::{DeliverError, RequestError};
 use polyceph::prelude::*;
+use support::{Gated, blocked_gate};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
-
-/// Reports every envelope it handles; on `block` it then waits at the gate.
-struct Gated {
-    handled: mpsc::UnboundedSender<Envelope>,
-    gate: Arc<Notify>,
-}
-
-impl Actor for Gated {
-    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
-        ctx.on(Filter::subject("^block$")?, Self::block);
-        ctx.fallback(Self::record);
-        Ok(())
-    }
-}
-
-impl Gated {
-    async fn block(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        self.handled.send(mail)?;
-        self.gate.notified().await;
-        Ok(())
-    }
-
-    async fn record(&mut self, ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        if mail.expects_reply() {
-            ctx.reply(&mail, ()).send().await?;
-        }
-        self.handled.send(mail)?;
-        Ok(())
-    }
-}
-
-/// An actor with a mailbox of 2 under drop-oldest, blocked in a handler.
-async fn blocked() -> anyhow::Result<(AppHandle, Arc<Notify>, mpsc::UnboundedReceiver<Envelope>)> {
-    let (handled, mut rx) = mpsc::unbounded_channel();
-    let gate = Arc::new(Notify::new());
-    let app = Application::builder()
-        .actor("gated", Gated { handled, gate: gate.clone() })
-        .capacity(2)
-        .policy(FullPolicy::DropOldest)
-        .start()
-        .await?;
-    app.send("gated", "block", ()).await?;
-    assert_eq!(rx.recv().await.map(|m| m.subject().to_owned()).as_deref(), Some("block"));
-    Ok((app, gate, rx))
-}
 
 async fn subjects(rx: &mut mpsc::UnboundedReceiver<Envelope>, n: usize) -> Vec<String> {
     let mut out = Vec::new();
@@ -66,7 +24,7 @@ async fn subjects(rx: &mut mpsc::UnboundedReceiver<Envelope>, n: usize) -> Vec<S
 
 #[tokio::test(start_paused = true)]
 async fn the_oldest_queued_mail_makes_room_and_is_counted() -> anyhow::Result<()> {
-    let (app, gate, mut handled) = blocked().await?;
+    let (app, gate, mut handled) = blocked_gate(2, FullPolicy::DropOldest).await?;
 
     for subject in ["m1", "m2", "m3", "m4", "m5"] {
         // Never waits, never fails.
@@ -88,7 +46,7 @@ async fn the_oldest_queued_mail_makes_room_and_is_counted() -> anyhow::Result<()
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_request_fails_with_dropped_at_once() -> anyhow::Result<()> {
-    let (app, gate, mut handled) = blocked().await?;
+    let (app, gate, mut handled) = blocked_gate(2, FullPolicy::DropOldest).await?;
 
     let started = Instant::now();
     let request = app.request("gated", "question", (), Duration::from_secs(10));
@@ -129,7 +87,7 @@ async fn a_priority_mailbox_drops_the_oldest_of_the_lowest_priority() -> anyhow:
     let (handled, mut rx) = mpsc::unbounded_channel();
     let gate = Arc::new(Notify::new());
     let app = Application::builder()
-        .actor("gated", Gated { handled, gate: gate.clone() })
+        .actor("gated", Gated::new(handled, gate.clone()))
         .capacity(3)
         .queue(QueueKind::Priority)
         .policy(FullPolicy::DropOldest)

@@ -2,40 +2,15 @@
 //! once with `SendError::MailboxFull`, the envelope is handed back, and the
 //! refusal is counted in `ActorStats::rejected`; what was queued is handled.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use polyceph::error::{RequestError, SendError};
 use polyceph::prelude::*;
-use tokio::sync::{Notify, mpsc};
+use support::blocked_gate;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-/// Reports every envelope it handles; on `block` it then waits at the gate.
-struct Gated {
-    handled: mpsc::UnboundedSender<Envelope>,
-    gate: Arc<Notify>,
-}
-
-impl Actor for Gated {
-    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
-        ctx.on(Filter::subject("^block$")?, Self::block);
-        ctx.fallback(Self::record);
-        Ok(())
-    }
-}
-
-impl Gated {
-    async fn block(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        self.handled.send(mail)?;
-        self.gate.notified().await;
-        Ok(())
-    }
-
-    async fn record(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        self.handled.send(mail)?;
-        Ok(())
-    }
-}
 
 /// A sender actor: on `go`, sends `gated` one mail and reports the outcome.
 struct Sender {
@@ -59,19 +34,9 @@ impl Sender {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_rejecting_mailbox_refuses_at_once_and_counts() -> anyhow::Result<()> {
-    let (handled, mut handled_rx) = mpsc::unbounded_channel();
     let (outcomes, mut outcome_rx) = mpsc::unbounded_channel();
-    let gate = Arc::new(Notify::new());
-    let app = Application::builder()
-        .actor("gated", Gated { handled, gate: gate.clone() })
-        .capacity(2)
-        .policy(FullPolicy::Reject)
-        .actor("sender", Sender { outcomes })
-        .start()
-        .await?;
-
-    app.send("gated", "block", ()).await?;
-    assert_eq!(handled_rx.recv().await.map(|m| m.subject().to_owned()).as_deref(), Some("block"));
+    let (app, gate, mut handled_rx) = blocked_gate(2, FullPolicy::Reject).await?;
+    app.spawn("sender", Sender { outcomes }, ActorOptions::new())?;
     app.send("gated", "second", ()).await?;
     app.send("gated", "third", ()).await?;
 

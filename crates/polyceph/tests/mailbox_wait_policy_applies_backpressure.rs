@@ -2,62 +2,19 @@
 //! actor takes mail, makes `try_send` fail with the envelope handed back, and
 //! loses nothing: everything queued is handled afterwards, in order.
 
+mod support;
+
 use std::pin::pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use polyceph::error::{RequestError, SendError};
 use polyceph::prelude::*;
-use tokio::sync::{Notify, mpsc};
+use support::blocked_gate;
 use tokio::time::{Instant, timeout};
-
-/// Reports every envelope it handles; on `block` it then waits at the gate.
-struct Gated {
-    handled: mpsc::UnboundedSender<Envelope>,
-    gate: Arc<Notify>,
-}
-
-impl Actor for Gated {
-    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
-        ctx.on(Filter::subject("^block$")?, Self::block);
-        ctx.fallback(Self::record);
-        Ok(())
-    }
-}
-
-impl Gated {
-    async fn block(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        self.handled.send(mail)?;
-        self.gate.notified().await;
-        Ok(())
-    }
-
-    async fn record(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        self.handled.send(mail)?;
-        Ok(())
-    }
-}
-
-/// An actor with a mailbox of 2, already blocked in a handler: its mailbox
-/// is empty and nothing takes mail out of it until the gate opens.
-async fn blocked() -> anyhow::Result<(AppHandle, Arc<Notify>, mpsc::UnboundedReceiver<Envelope>)> {
-    let (handled, mut rx) = mpsc::unbounded_channel();
-    let gate = Arc::new(Notify::new());
-    let app = Application::builder()
-        .actor("gated", Gated { handled, gate: gate.clone() })
-        .capacity(2)
-        .policy(FullPolicy::Wait)
-        .start()
-        .await?;
-    app.send("gated", "block", ()).await?;
-    let first = rx.recv().await.expect("gated took the first mail");
-    assert_eq!(first.subject(), "block");
-    Ok((app, gate, rx))
-}
 
 #[tokio::test(start_paused = true)]
 async fn send_waits_for_room_and_try_send_hands_the_envelope_back() -> anyhow::Result<()> {
-    let (app, gate, mut handled) = blocked().await?;
+    let (app, gate, mut handled) = blocked_gate(2, FullPolicy::Wait).await?;
 
     app.send("gated", "second", ()).await?;
     app.send("gated", "third", ()).await?;
@@ -105,7 +62,7 @@ async fn send_waits_for_room_and_try_send_hands_the_envelope_back() -> anyhow::R
 
 #[tokio::test(start_paused = true)]
 async fn a_request_waiting_for_room_times_out_within_its_timeout() -> anyhow::Result<()> {
-    let (app, gate, mut handled) = blocked().await?;
+    let (app, gate, mut handled) = blocked_gate(2, FullPolicy::Wait).await?;
     app.send("gated", "second", ()).await?;
     app.send("gated", "third", ()).await?;
 
@@ -125,7 +82,7 @@ async fn a_request_waiting_for_room_times_out_within_its_timeout() -> anyhow::Re
 
 #[tokio::test(start_paused = true)]
 async fn several_held_back_senders_all_get_through_in_order() -> anyhow::Result<()> {
-    let (app, gate, mut handled) = blocked().await?;
+    let (app, gate, mut handled) = blocked_gate(2, FullPolicy::Wait).await?;
 
     // Three tasks send 10 mails each through a mailbox of 2 while the actor is blocked.
     let mut senders = Vec::new();

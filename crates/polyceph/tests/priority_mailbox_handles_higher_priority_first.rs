@@ -2,37 +2,13 @@
 //! priority first, first in first out within one priority, while a FIFO
 //! mailbox ignores priorities.
 
+mod support;
+
 use std::sync::Arc;
 
 use polyceph::prelude::*;
+use support::Gated;
 use tokio::sync::{Notify, mpsc};
-
-/// Reports every envelope it handles; on `block` it then waits at the gate.
-struct Gated {
-    handled: mpsc::UnboundedSender<Envelope>,
-    gate: Arc<Notify>,
-}
-
-impl Actor for Gated {
-    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
-        ctx.on(Filter::subject("^block$")?, Self::block);
-        ctx.fallback(Self::record);
-        Ok(())
-    }
-}
-
-impl Gated {
-    async fn block(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        self.handled.send(mail)?;
-        self.gate.notified().await;
-        Ok(())
-    }
-
-    async fn record(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        self.handled.send(mail)?;
-        Ok(())
-    }
-}
 
 const QUEUED: [(&str, i8); 6] = [("a", 0), ("b", 5), ("c", 0), ("d", 9), ("e", 5), ("f", -1)];
 
@@ -41,7 +17,7 @@ const QUEUED: [(&str, i8); 6] = [("a", 0), ("b", 5), ("c", 0), ("d", 9), ("e", 5
 async fn handling_order(queue: QueueKind) -> anyhow::Result<Vec<(String, i8)>> {
     let (handled, mut rx) = mpsc::unbounded_channel();
     let gate = Arc::new(Notify::new());
-    let app = Application::builder().actor("gated", Gated { handled, gate: gate.clone() }).queue(queue).start().await?;
+    let app = Application::builder().actor("gated", Gated::new(handled, gate.clone())).queue(queue).start().await?;
 
     app.send("gated", "block", ()).await?;
     assert_eq!(rx.recv().await.map(|m| m.subject().to_owned()).as_deref(), Some("block"));
@@ -83,7 +59,7 @@ async fn mail_arriving_later_with_a_higher_priority_goes_ahead() -> anyhow::Resu
     let (handled, mut rx) = mpsc::unbounded_channel();
     let gate = Arc::new(Notify::new());
     let app = Application::builder()
-        .actor("gated", Gated { handled, gate: gate.clone() })
+        .actor("gated", Gated::new(handled, gate.clone()))
         .queue(QueueKind::Priority)
         .start()
         .await?;

@@ -4,10 +4,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use polyceph::prelude::*;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep, sleep_until};
 
 /// An actor that hands every envelope it gets to the test, in arrival order.
@@ -101,4 +102,60 @@ pub async fn run(work: fn(u32) -> Duration, until: Duration) -> anyhow::Result<R
 
 pub fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
+}
+
+/// Reports every envelope it handles; on `block` it then waits at the gate.
+pub struct Gated {
+    handled: mpsc::UnboundedSender<Envelope>,
+    gate: Arc<Notify>,
+}
+
+impl Actor for Gated {
+    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+        ctx.on(Filter::subject("^block$")?, Self::block);
+        ctx.fallback(Self::record);
+        Ok(())
+    }
+}
+
+impl Gated {
+    /// A gated actor reporting to `handled`, waiting at `gate` after `block`.
+    pub fn new(handled: mpsc::UnboundedSender<Envelope>, gate: Arc<Notify>) -> Self {
+        Self { handled, gate }
+    }
+
+    async fn block(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+        self.handled.send(mail)?;
+        self.gate.notified().await;
+        Ok(())
+    }
+
+    async fn record(&mut self, ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+        if mail.expects_reply() {
+            ctx.reply(&mail, ()).send().await?;
+        }
+        self.handled.send(mail)?;
+        Ok(())
+    }
+}
+
+/// Starts an application whose `gated` actor has a mailbox of `capacity`
+/// under `policy`, and blocks it in a handler: its mailbox is empty and
+/// nothing leaves it until the gate opens.
+pub async fn blocked_gate(
+    capacity: usize,
+    policy: FullPolicy,
+) -> anyhow::Result<(AppHandle, Arc<Notify>, mpsc::UnboundedReceiver<Envelope>)> {
+    let (handled, mut rx) = mpsc::unbounded_channel();
+    let gate = Arc::new(Notify::new());
+    let app = Application::builder()
+        .actor("gated", Gated::new(handled, gate.clone()))
+        .capacity(capacity)
+        .policy(policy)
+        .start()
+        .await?;
+    app.send("gated", "block", ()).await?;
+    let first = rx.recv().await.expect("gated took the first mail");
+    assert_eq!(first.subject(), "block");
+    Ok((app, gate, rx))
 }
