@@ -6,6 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::oneshot;
+
 use crate::directory::{ActorCell, Directory};
 use crate::envelope::Body;
 use crate::error::{InvalidFrequency, RequestError, RunError, SendError, SpawnError};
@@ -165,7 +167,7 @@ impl Default for ActorOptions {
     }
 }
 
-type Launch = Box<dyn FnOnce(&Arc<Directory>, Arc<ActorCell>, Option<f64>) + Send>;
+type Launch = Box<dyn FnOnce(&Arc<Directory>, Arc<ActorCell>, Option<f64>) -> oneshot::Receiver<()> + Send>;
 
 struct Spec {
     name: String,
@@ -201,11 +203,14 @@ impl Builder {
         ActorBuilder(self)
     }
 
-    /// Starts every actor, in the order they were added, and returns a handle.
+    /// Starts every actor, in the order they were added, and returns a handle
+    /// once every `birth` has finished (successfully or not), as an OTP
+    /// supervisor's start returns once its children are initialised: the
+    /// topics and groups actors join in `birth` exist by then.
     ///
     /// All actors are in the directory before the first `birth` runs, so
-    /// they can mail each other from the start. Must be called inside a
-    /// Tokio runtime; installs no signal handler.
+    /// they can mail each other from the start; births run concurrently.
+    /// Must be called inside a Tokio runtime; installs no signal handler.
     ///
     /// # Errors
     ///
@@ -224,11 +229,13 @@ impl Builder {
             directory.register(cell.clone())?;
             ready.push((spec.launch, cell, hz));
         }
-        for (launch, cell, hz) in ready {
-            launch(&directory, cell, hz);
-        }
+        let births: Vec<_> = ready.into_iter().map(|(launch, cell, hz)| launch(&directory, cell, hz)).collect();
         // `wait` completes once every actor, started now or later, has stopped.
         directory.tracker.close();
+        for birth in births {
+            // An error only means the task is gone, which its logs tell.
+            let _ = birth.await;
+        }
         Ok(AppHandle::new(directory))
     }
 
@@ -385,6 +392,11 @@ impl AppHandle {
 
     /// Starts another actor now.
     ///
+    /// Returns as soon as the actor is registered, without waiting for its
+    /// `birth`: mail sent to it from then on is queued and handled after
+    /// `birth`; the topics and groups it joins in `birth` take effect when
+    /// `birth` has run.
+    ///
     /// # Errors
     ///
     /// [`SpawnError`] for an invalid or taken name, invalid options, or an
@@ -395,7 +407,8 @@ impl AppHandle {
         let hz = options.resolve(&name, directory.global_frequency)?;
         let cell = Arc::new(ActorCell::new(name, options.capacity, options.queue, options.policy));
         directory.register(cell.clone())?;
-        runner::launch(directory, cell, actor, hz);
+        // Not waited for: see above.
+        drop(runner::launch(directory, cell, actor, hz));
         Ok(())
     }
 

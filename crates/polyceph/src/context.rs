@@ -84,6 +84,52 @@ impl<A: Actor> Clone for Routes<A> {
 /// selectively, change its frequency, join groups and topics, die.
 ///
 /// Every hook and handler gets `&mut Context<Self>`.
+///
+/// # Examples
+///
+/// A collector that subscribes to a topic, and on `collect` waits for the
+/// next `reading` while other mail stays queued for its handlers:
+///
+/// ```
+/// use std::time::Duration;
+/// use polyceph::prelude::*;
+///
+/// struct Collector;
+///
+/// impl Actor for Collector {
+///     async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+///         ctx.subscribe("telemetry");
+///         ctx.on(Filter::subject("^collect$")?, Self::collect);
+///         ctx.fallback(Self::other);
+///         Ok(())
+///     }
+/// }
+///
+/// impl Collector {
+///     async fn collect(&mut self, ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+///         let reading = ctx.receive(Filter::subject("^reading$")?, Duration::from_secs(1)).await?;
+///         ctx.reply(&mail, reading.body::<f64>()?).send().await?;
+///         Ok(())
+///     }
+///
+///     async fn other(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
+///         tracing::info!(subject = mail.subject(), "handled after the reading");
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = Application::builder().actor("collector", Collector).start().await?;
+/// let asker = app.clone();
+/// let reply = tokio::spawn(async move { asker.request("collector", "collect", (), Duration::from_secs(1)).await });
+/// tokio::task::yield_now().await; // the collector is now waiting in `receive`
+/// app.send("collector", "noise", ()).await?; // stays queued until `collect` is done
+/// app.send(Address::topic("telemetry"), "reading", 21.5).await?;
+/// assert_eq!(reply.await??.body::<f64>()?, 21.5);
+/// # app.shutdown().await;
+/// # Ok(()) }
+/// ```
 pub struct Context<A: Actor> {
     pub(crate) post: Post,
     pub(crate) cell: Arc<ActorCell>,

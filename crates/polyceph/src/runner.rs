@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
+use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep, sleep_until};
 use tracing::Instrument;
 
@@ -22,15 +23,23 @@ use crate::mailbox::Received;
 use crate::{Actor, Context, Envelope, ExitReason, Stopwatch};
 
 /// Starts `actor` as a task of the application, with the registered `cell`.
-pub(crate) fn launch<A: Actor>(directory: &Arc<Directory>, cell: Arc<ActorCell>, actor: A, frequency: Option<f64>) {
+/// The receiver completes once its `birth` is over, however it ended.
+pub(crate) fn launch<A: Actor>(
+    directory: &Arc<Directory>,
+    cell: Arc<ActorCell>,
+    actor: A,
+    frequency: Option<f64>,
+) -> oneshot::Receiver<()> {
     let span = tracing::info_span!("actor", actor.name = %cell.name);
     let post = Post { directory: directory.clone(), me: cell.name.clone() };
     let ctx = Context::new(post, cell, frequency);
-    directory.tracker.spawn(run(actor, ctx).instrument(span));
+    let (born, birth_over) = oneshot::channel();
+    directory.tracker.spawn(run(actor, ctx, born).instrument(span));
+    birth_over
 }
 
-async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>) {
-    let reason = live(&mut actor, &mut ctx).await;
+async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, born: oneshot::Sender<()>) {
+    let reason = live(&mut actor, &mut ctx, born).await;
     if let Err(panic) = Guarded::new(actor.death(&mut ctx, &reason)).await {
         tracing::error!(%panic, "death panicked");
     }
@@ -38,9 +47,11 @@ async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>) {
     // Dropping the context closes the mailbox and accounts for what is left.
 }
 
-async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>) -> ExitReason {
+async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Sender<()>) -> ExitReason {
     tracing::debug!("birth");
-    match Guarded::new(actor.birth(ctx)).await {
+    let birth = Guarded::new(actor.birth(ctx)).await;
+    let _ = born.send(());
+    match birth {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             tracing::error!(%error, "birth failed");

@@ -193,12 +193,13 @@ impl DiesAtBirth {
 #[tokio::test(start_paused = true)]
 async fn die_in_birth_runs_death_at_once() -> anyhow::Result<()> {
     let (events, mut seen) = mpsc::unbounded_channel();
+    // `start` returns once birth is over; the actor died in it.
     let app = Application::builder().actor("brief", DiesAtBirth { events }).frequency(10.0).start().await?;
-    app.send("brief", "hello", ()).await?;
-
     app.wait().await;
     assert_eq!(seen.recv().await, Some(Event::Death(ExitReason::Normal)));
     assert_eq!(seen.recv().await, None, "no tick, no handler");
+    let sent = app.send("brief", "hello", ()).await;
+    assert!(matches!(sent, Err(polyceph::error::SendError::NoSuchRecipient { .. })), "{sent:?}");
     assert_eq!(app.stats().dead_letters, 1);
     Ok(())
 }

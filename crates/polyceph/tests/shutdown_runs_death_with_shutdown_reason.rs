@@ -194,14 +194,15 @@ async fn no_tick_runs_once_shutdown_has_begun() -> anyhow::Result<()> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_actor_shut_down_before_it_ran_does_not_tick() -> anyhow::Result<()> {
+async fn a_shutdown_right_after_the_start_allows_no_tick_after_the_first() -> anyhow::Result<()> {
     let (events, mut rx) = mpsc::unbounded_channel();
     let app = Application::builder().actor("ticking", Ticking { events }).frequency(1.0).start().await?;
 
-    // Shut down before the actor's task first ran: it is born (birth always
-    // runs), then dies without a tick.
+    // `start` returned after birth, and the first tick is due right after
+    // birth; the shutdown stops the actor before any other tick.
     app.shutdown().await;
 
-    assert_eq!(rx.recv().await.as_deref(), Some("death: shutdown after 0 ticks"));
+    assert_eq!(rx.recv().await.as_deref(), Some("tick"));
+    assert_eq!(rx.recv().await.as_deref(), Some("death: shutdown after 1 ticks"));
     Ok(())
 }
