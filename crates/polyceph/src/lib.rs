@@ -80,3 +80,8 @@ pub use name::Name;
 pub use stats::{ActorStats, AppStats};
 pub use stopwatch::{Resolution, Stopwatch};
 pub use value::{Headers, Value};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
