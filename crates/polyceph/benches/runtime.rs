@@ -125,8 +125,16 @@ fn main() {
         // The same round trips on a current-thread runtime: no wake-up can
         // cross threads, so this isolates the cost of the code itself.
         let single = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let floor = percentiles(single.block_on(floor_round_trips(None)));
-        let ours = percentiles(single.block_on(polyceph_round_trips()));
+        let side = std::env::var("POLYCEPH_BENCH_SIDE").unwrap_or_default();
+        let floor = match side.as_str() {
+            "polyceph" => vec![Duration::ZERO],
+            _ => single.block_on(floor_round_trips(None)),
+        };
+        let ours = match side.as_str() {
+            "floor" => vec![Duration::ZERO],
+            _ => single.block_on(polyceph_round_trips()),
+        };
+        let (floor, ours) = (percentiles(floor), percentiles(ours));
         for (label, f, o) in [("p50", floor.0, ours.0), ("p99", floor.1, ours.1)] {
             println!(
                 "| request/reply round trip {label}, one thread ({ROUND_TRIPS} requests) | {f:?} | {o:?} | {:.2} |",

@@ -77,7 +77,9 @@ impl Deadlines {
     /// Forgets a deadline whose wait is over; usually the oldest one.
     pub(crate) fn remove(&self, key: Key) {
         let mut state = self.lock();
-        if let Ok(at) = state.waiting.binary_search_by_key(&key.0, |entry| entry.seq) {
+        if state.waiting.front().is_some_and(|entry| entry.seq == key.0) {
+            state.waiting.pop_front();
+        } else if let Ok(at) = state.waiting.binary_search_by_key(&key.0, |entry| entry.seq) {
             state.waiting.remove(at);
         }
     }

@@ -136,21 +136,31 @@ fn folded(text: &str) -> impl Iterator<Item = char> + '_ {
 }
 
 fn eq_ignore_case(a: &str, b: &str) -> bool {
+    // The common case, equal up to ASCII case, settles in one pass.
+    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+        return true;
+    }
     if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
+        return false;
     }
     folded(a).eq(folded(b))
 }
 
+/// Hashes the lowercase form in one `write`. ASCII names of up to 64 bytes
+/// (nearly all) are lowered in a stack buffer; others into a `String`. Both
+/// paths feed the hasher the same bytes for the same lowercase text, which
+/// `Hash`/`Eq` consistency needs when one spelling is ASCII and the other is
+/// not (KELVIN SIGN lowers to ASCII `k`).
 fn hash_ignore_case<H: Hasher>(text: &str, state: &mut H) {
-    if text.is_ascii() {
-        for byte in text.bytes() {
-            state.write_u32(u32::from(byte.to_ascii_lowercase()));
-        }
+    let mut buffer = [0_u8; 64];
+    if text.is_ascii() && text.len() <= buffer.len() {
+        let lower = &mut buffer[..text.len()];
+        lower.copy_from_slice(text.as_bytes());
+        lower.make_ascii_lowercase();
+        state.write(lower);
     } else {
-        for c in folded(text) {
-            state.write_u32(c as u32);
-        }
+        let lower: String = folded(text).collect();
+        state.write(lower.as_bytes());
     }
     state.write_u8(0xff);
 }
