@@ -1,9 +1,7 @@
 //! The [`Actor`] trait: birth, life, death.
 
-use std::fmt;
-
-use crate::Context;
 use crate::error::BoxError;
+use crate::{Context, ExitReason};
 
 /// What user hooks and handlers return: any error converts with `?`.
 pub type Result<T = (), E = BoxError> = std::result::Result<T, E>;
@@ -73,30 +71,5 @@ pub trait Actor: Sized + Send + 'static {
     fn death(&mut self, ctx: &mut Context<Self>, reason: &ExitReason) -> impl Future<Output = ()> + Send {
         let _ = (ctx, reason);
         async {}
-    }
-}
-
-/// Why an actor stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ExitReason {
-    /// It asked to ([`Context::die`]).
-    Normal,
-    /// The application is shutting down.
-    Shutdown,
-    /// `birth` returned this error.
-    Failed(String),
-    /// A hook or handler panicked with this message.
-    Panicked(String),
-}
-
-impl fmt::Display for ExitReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Normal => f.write_str("normal"),
-            Self::Shutdown => f.write_str("shutdown"),
-            Self::Failed(e) => write!(f, "failed: {e}"),
-            Self::Panicked(m) => write!(f, "panicked: {m}"),
-        }
     }
 }

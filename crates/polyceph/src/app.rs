@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use crate::directory::{ActorCell, Directory};
 use crate::envelope::Body;
 use crate::error::{InvalidFrequency, RequestError, RunError, SendError, SpawnError};
+use crate::events::{Event, EventSender, Events};
 use crate::mail::{Mail, Post};
 use crate::mailbox::{DEFAULT_CAPACITY, FullPolicy, QueueKind};
 use crate::{Actor, ActorStats, Address, AppStats, Envelope, Name, runner};
@@ -65,7 +66,7 @@ pub struct Application(());
 impl Application {
     /// Starts describing an application.
     pub fn builder() -> Builder {
-        Builder { global_frequency: None, specs: Vec::new() }
+        Builder { global_frequency: None, specs: Vec::new(), events: EventSender::new() }
     }
 }
 
@@ -180,6 +181,7 @@ struct Spec {
 pub struct Builder {
     global_frequency: Option<f64>,
     specs: Vec<Spec>,
+    events: EventSender,
 }
 
 impl Builder {
@@ -188,6 +190,11 @@ impl Builder {
     pub fn global_frequency(mut self, hz: f64) -> Self {
         self.global_frequency = Some(hz);
         self
+    }
+
+    /// A stream of the application's lifecycle events, from the start on.
+    pub fn events(&self) -> Events {
+        self.events.subscribe()
     }
 
     /// Adds an actor; the calls that follow set its options.
@@ -220,7 +227,7 @@ impl Builder {
         if let Some(hz) = self.global_frequency {
             InvalidFrequency::check(hz)?;
         }
-        let directory = Arc::new(Directory::new(self.global_frequency));
+        let directory = Arc::new(Directory::new(self.global_frequency, self.events));
         let mut ready = Vec::with_capacity(self.specs.len());
         for spec in self.specs {
             let name = valid_name(&spec.name)?;
@@ -239,23 +246,37 @@ impl Builder {
         Ok(AppHandle::new(directory))
     }
 
-    /// Starts the application and runs it until Ctrl-C or until every actor
-    /// has stopped, then shuts it down.
+    /// Starts the application and runs it until Ctrl-C, until every actor
+    /// has stopped, or until the emergency brake is pulled; then shuts it down.
     ///
     /// # Errors
     ///
-    /// [`RunError`] if it cannot start or cannot listen for Ctrl-C.
+    /// [`RunError`] if it cannot start or cannot listen for Ctrl-C, and
+    /// [`RunError::Ebrake`] with the reason if the emergency brake was pulled.
     pub async fn run(self) -> Result<(), RunError> {
+        let mut events = self.events();
         let app = self.start().await?;
+        let brake = async {
+            while let Some(event) = events.next().await {
+                if matches!(event, Event::Ebrake { .. }) {
+                    return;
+                }
+            }
+            std::future::pending().await
+        };
         tokio::select! {
             signal = tokio::signal::ctrl_c() => {
                 signal.map_err(RunError::Signal)?;
                 tracing::info!("interrupted: shutting down");
             }
             () = app.wait() => tracing::info!("every actor has stopped"),
+            () = brake => {}
         }
         app.shutdown().await;
-        Ok(())
+        match app.post.directory.ebraked() {
+            Some((by, reason)) => Err(RunError::Ebrake { by, reason }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -317,6 +338,11 @@ impl ActorBuilder {
     /// See [`Builder::global_frequency`].
     pub fn global_frequency(self, hz: f64) -> Self {
         Self(self.0.global_frequency(hz))
+    }
+
+    /// See [`Builder::events`].
+    pub fn events(&self) -> Events {
+        self.0.events()
     }
 
     /// See [`Builder::start`].
@@ -410,6 +436,18 @@ impl AppHandle {
         // Not waited for: see above.
         drop(runner::launch(directory, cell, actor, hz));
         Ok(())
+    }
+
+    /// A stream of the lifecycle events from now on (use
+    /// [`Builder::events`] to see the start as well).
+    pub fn events(&self) -> Events {
+        self.post.directory.events.subscribe()
+    }
+
+    /// Pulls the emergency brake from outside the actors; see
+    /// [`Context::ebrake`](crate::Context::ebrake).
+    pub fn ebrake(&self, reason: impl Into<String>) {
+        self.post.directory.ebrake(self.post.me.clone(), reason.into());
     }
 
     /// Whether an actor of this name is running.

@@ -305,6 +305,17 @@ impl<A: Actor> Context<A> {
         self.dying = true;
     }
 
+    /// Pulls the emergency brake: the whole application stops now. Every
+    /// actor (this one too) stops after the handler it is in, and runs
+    /// `death` with [`ExitReason::Ebrake`](crate::ExitReason::Ebrake)`(reason)`;
+    /// [`Builder::run`](crate::Builder::run) returns
+    /// [`RunError::Ebrake`](crate::error::RunError::Ebrake). Only the first
+    /// pull counts.
+    pub fn ebrake(&mut self, reason: impl Into<String>) {
+        self.post.directory.ebrake(self.cell.name.clone(), reason.into());
+        self.dying = true;
+    }
+
     /// Subscribes to a topic; `false` if already subscribed.
     pub fn subscribe(&self, topic: impl Into<Name>) -> bool {
         self.post.directory.subscribe(topic.into(), &self.cell)

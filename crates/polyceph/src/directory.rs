@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::deadlines::Deadlines;
 use crate::envelope::slots::Undelivered;
 use crate::error::{SendError, SpawnError};
+use crate::events::{Event, EventSender};
 use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
 use crate::name::NameRef;
 use crate::stats::{ActorCounters, AppStats, Counter};
@@ -54,11 +55,16 @@ pub(crate) struct Directory {
     pub(crate) tracker: TaskTracker,
     pub(crate) global_frequency: Option<f64>,
     pub(crate) deadlines: Arc<Deadlines>,
+    pub(crate) events: EventSender,
+    /// Who pulled the emergency brake, and why; the first pull counts.
+    ebrake: std::sync::Mutex<Option<(Name, String)>>,
 }
 
 impl Directory {
-    pub(crate) fn new(global_frequency: Option<f64>) -> Self {
+    pub(crate) fn new(global_frequency: Option<f64>, events: EventSender) -> Self {
         Self {
+            events,
+            ebrake: std::sync::Mutex::new(None),
             global_frequency,
             deadlines: Deadlines::start(),
             actors: RwLock::default(),
@@ -96,6 +102,26 @@ impl Directory {
         for cell in actors.values() {
             cell.mailbox.interrupt();
         }
+    }
+
+    /// Pulls the emergency brake: the first pull is recorded and announced,
+    /// and every actor stops after the handler it is in. Later pulls change
+    /// nothing.
+    pub(crate) fn ebrake(&self, by: Name, reason: String) {
+        {
+            let mut pulled = self.ebrake.lock().unwrap_or_else(PoisonError::into_inner);
+            if pulled.is_some() {
+                return;
+            }
+            *pulled = Some((by.clone(), reason.clone()));
+        }
+        self.events.send(Event::Ebrake { by, reason });
+        self.stop_all();
+    }
+
+    /// Who pulled the emergency brake and why, if anyone did.
+    pub(crate) fn ebraked(&self) -> Option<(Name, String)> {
+        self.ebrake.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Removes a stopped actor from the directory, its topics and its groups.

@@ -273,4 +273,12 @@ pub enum RunError {
     /// The signal handler could not be installed.
     #[error("cannot listen for signals")]
     Signal(#[source] std::io::Error),
+    /// An actor (or the embedding code) pulled the emergency brake.
+    #[error("emergency brake pulled by {by}: {reason}")]
+    Ebrake {
+        /// Who pulled it.
+        by: Name,
+        /// The reason given.
+        reason: String,
+    },
 }

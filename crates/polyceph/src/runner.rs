@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::context::Route;
 use crate::directory::{ActorCell, Directory};
 use crate::envelope::slots::Undelivered;
+use crate::events::Event;
 use crate::mail::Post;
 use crate::mailbox::Received;
 use crate::{Actor, Context, Envelope, ExitReason, Stopwatch};
@@ -43,13 +44,19 @@ async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, born: oneshot::Sender<
     if let Err(panic) = Guarded::new(actor.death(&mut ctx, &reason)).await {
         tracing::error!(%panic, "death panicked");
     }
-    tracing::info!(%reason, "actor stopped");
-    // Dropping the context closes the mailbox and accounts for what is left.
+    let (directory, actor_name) = (ctx.post.directory.clone(), ctx.cell.name.clone());
+    // Dropping the context closes the mailbox and accounts for what is
+    // left; the actor is gone from the directory when `Stopped` is heard.
+    drop(ctx);
+    directory.events.send(Event::Stopped { actor: actor_name, reason });
 }
 
 async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Sender<()>) -> ExitReason {
     tracing::debug!("birth");
     let birth = Guarded::new(actor.birth(ctx)).await;
+    if matches!(birth, Ok(Ok(()))) {
+        ctx.post.directory.events.send(Event::Started { actor: ctx.cell.name.clone() });
+    }
     let _ = born.send(());
     match birth {
         Ok(Ok(())) => {}
@@ -63,7 +70,7 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Send
     ctx.frequency_changed = false;
     while !ctx.dying {
         if ctx.cell.mailbox.is_interrupted() {
-            return ExitReason::Shutdown;
+            return stopped_by_app(ctx);
         }
         tokio::select! {
             biased;
@@ -75,7 +82,7 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Send
             }
             received = ctx.next_mail() => match received {
                 Received::Mail(mail) => dispatch(actor, ctx, mail).await,
-                Received::Interrupted => return ExitReason::Shutdown,
+                Received::Interrupted => return stopped_by_app(ctx),
                 Received::Closed => return ExitReason::Normal,
             },
         }
@@ -83,7 +90,15 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Send
             ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now() + period(hz)));
         }
     }
-    ctx.panic.take().map_or(ExitReason::Normal, ExitReason::Panicked)
+    match ctx.panic.take() {
+        Some(panic) => ExitReason::Panicked(panic),
+        None => ctx.post.directory.ebraked().map_or(ExitReason::Normal, |(_, reason)| ExitReason::Ebrake(reason)),
+    }
+}
+
+/// Why an interrupted actor stops: the emergency brake, or a shutdown.
+fn stopped_by_app<A: Actor>(ctx: &Context<A>) -> ExitReason {
+    ctx.post.directory.ebraked().map_or(ExitReason::Shutdown, |(_, reason)| ExitReason::Ebrake(reason))
 }
 
 /// A drift-free schedule: ticks fall on `start + k * period`.

@@ -1,0 +1,161 @@
+//! Lifecycle events: what happened to which actor, as a stream.
+//!
+//! Every actor that starts or stops, and every pull of the emergency brake,
+//! is an [`Event`], logged with `tracing` and sent to every [`Events`]
+//! stream. Tests and users wait on these instead of sleeping.
+
+use std::fmt;
+
+use tokio::sync::broadcast;
+
+use crate::Name;
+
+/// How many events a slow [`Events`] reader may fall behind before it
+/// misses some (it is then told how many).
+pub const EVENT_BUFFER: usize = 1024;
+
+/// Something that happened to an actor or to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The actor's `birth` is over; it runs.
+    Started {
+        /// The actor.
+        actor: Name,
+    },
+    /// The actor has stopped, after its `death`.
+    Stopped {
+        /// The actor.
+        actor: Name,
+        /// Why.
+        reason: ExitReason,
+    },
+    /// The emergency brake was pulled: every actor stops now.
+    Ebrake {
+        /// Who pulled it: an actor, or `$app` for an [`AppHandle`](crate::AppHandle).
+        by: Name,
+        /// The reason given.
+        reason: String,
+    },
+}
+
+/// A stream of [`Event`]s, from [`Builder::events`](crate::Builder::events)
+/// (to see the start too) or [`AppHandle::events`](crate::AppHandle::events).
+///
+/// Each stream sees every event sent after it was made, in order.
+///
+/// # Examples
+///
+/// ```
+/// use polyceph::prelude::*;
+/// use polyceph::Event;
+///
+/// struct Brief;
+/// impl Actor for Brief {
+///     async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+///         ctx.die();
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let builder = Application::builder().actor("brief", Brief);
+/// let mut events = builder.events();
+/// let app = builder.start().await?;
+/// assert_eq!(events.next().await, Some(Event::Started { actor: "brief".into() }));
+/// assert_eq!(events.next().await, Some(Event::Stopped { actor: "brief".into(), reason: ExitReason::Normal }));
+/// # app.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Events {
+    rx: broadcast::Receiver<Event>,
+    missed: u64,
+}
+
+impl Events {
+    pub(crate) fn new(rx: broadcast::Receiver<Event>) -> Self {
+        Self { rx, missed: 0 }
+    }
+
+    /// The next event; `None` once the application is gone and every
+    /// event has been read.
+    ///
+    /// A reader more than [`EVENT_BUFFER`] events behind misses the oldest
+    /// ones: they are counted ([`Events::missed`]) and logged, and reading
+    /// goes on with the oldest still kept.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: no event is lost if the future is dropped.
+    pub async fn next(&mut self) -> Option<Event> {
+        loop {
+            match self.rx.recv().await {
+                Ok(event) => return Some(event),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    self.missed += missed;
+                    tracing::warn!(missed, "lifecycle events missed by a slow reader");
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// How many events this stream missed by falling behind.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+}
+
+/// Sends events; kept by the directory.
+#[derive(Debug, Clone)]
+pub(crate) struct EventSender(broadcast::Sender<Event>);
+
+impl EventSender {
+    pub(crate) fn new() -> Self {
+        Self(broadcast::channel(EVENT_BUFFER).0)
+    }
+
+    pub(crate) fn subscribe(&self) -> Events {
+        Events::new(self.0.subscribe())
+    }
+
+    /// Logs the event and hands it to every stream (none listening is fine).
+    pub(crate) fn send(&self, event: Event) {
+        match &event {
+            Event::Started { actor } => tracing::info!(actor.name = %actor, "actor started"),
+            Event::Stopped { actor, reason } => tracing::info!(actor.name = %actor, %reason, "actor stopped"),
+            Event::Ebrake { by, reason } => tracing::error!(by = %by, reason, "emergency brake"),
+        }
+        let _ = self.0.send(event);
+    }
+}
+
+/// Why an actor stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExitReason {
+    /// It asked to ([`Context::die`](crate::Context::die)).
+    Normal,
+    /// The application is shutting down.
+    Shutdown,
+    /// `birth` returned this error.
+    Failed(String),
+    /// A hook or handler panicked with this message.
+    Panicked(String),
+    /// Some actor pulled the emergency brake, with this reason.
+    Ebrake(String),
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Normal => f.write_str("normal"),
+            Self::Shutdown => f.write_str("shutdown"),
+            Self::Failed(e) => write!(f, "failed: {e}"),
+            Self::Panicked(m) => write!(f, "panicked: {m}"),
+            Self::Ebrake(r) => write!(f, "emergency brake: {r}"),
+        }
+    }
+}
