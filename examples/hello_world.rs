@@ -13,6 +13,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -80,7 +81,7 @@ impl Actor for Hello {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let args = Args::parse();
     polyceph_examples::init_tracing();
     tracing::info!("start: 'Hello, World!'");
@@ -90,14 +91,21 @@ async fn main() -> anyhow::Result<()> {
         exchanges: 0,
         count: args.count,
     };
-    Application::builder()
+    let outcome = Application::builder()
         .global_frequency(15.0)
         .actor("main", Main)
         .frequency(5.0)
         .actor("hello", hello)
         .frequency(0.2)
         .run()
-        .await?;
+        .await;
     tracing::info!("stop: 'Hello, World!'");
-    Ok(())
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The exit status says why: see `RunError::exit_code`.
+            eprintln!("hello_world: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
 }

@@ -66,7 +66,13 @@ pub struct Application(());
 impl Application {
     /// Starts describing an application.
     pub fn builder() -> Builder {
-        Builder { global_frequency: None, specs: Vec::new(), events: EventSender::new() }
+        Builder {
+            global_frequency: None,
+            specs: Vec::new(),
+            events: EventSender::new(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            force_stop: true,
+        }
     }
 }
 
@@ -182,13 +188,33 @@ pub struct Builder {
     global_frequency: Option<f64>,
     specs: Vec<Spec>,
     events: EventSender,
+    shutdown_timeout: Duration,
+    force_stop: bool,
 }
+
+/// How long a shutdown waits for actors to stop before aborting them.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Builder {
     /// The frequency of actors that set none (default: none, purely reactive).
     /// An invalid one fails [`start`](Builder::start).
     pub fn global_frequency(mut self, hz: f64) -> Self {
         self.global_frequency = Some(hz);
+        self
+    }
+
+    /// How long [`AppHandle::shutdown`] (and [`run`](Builder::run)) waits
+    /// for the actors to finish their handler and `death` before aborting
+    /// the stragglers (default 30 s, Polycephaly's `threadsTimeout`).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Whether a second Ctrl-C or SIGTERM during the shutdown of
+    /// [`run`](Builder::run) aborts every actor at once (default `true`).
+    pub fn force_stop(mut self, force: bool) -> Self {
+        self.force_stop = force;
         self
     }
 
@@ -227,7 +253,7 @@ impl Builder {
         if let Some(hz) = self.global_frequency {
             InvalidFrequency::check(hz)?;
         }
-        let directory = Arc::new(Directory::new(self.global_frequency, self.events));
+        let directory = Arc::new(Directory::new(self.global_frequency, self.events, self.shutdown_timeout));
         let mut ready = Vec::with_capacity(self.specs.len());
         for spec in self.specs {
             let name = valid_name(&spec.name)?;
@@ -246,14 +272,24 @@ impl Builder {
         Ok(AppHandle::new(directory))
     }
 
-    /// Starts the application and runs it until Ctrl-C, until every actor
-    /// has stopped, or until the emergency brake is pulled; then shuts it down.
+    /// Starts the application and runs it until Ctrl-C (SIGINT) or SIGTERM,
+    /// until every actor has stopped, or until the emergency brake is
+    /// pulled; then shuts it down (see [`AppHandle::shutdown`]). During the
+    /// shutdown a second signal aborts every actor at once, unless
+    /// [`force_stop(false)`](Builder::force_stop).
+    ///
+    /// The only method that installs signal handlers.
     ///
     /// # Errors
     ///
-    /// [`RunError`] if it cannot start or cannot listen for Ctrl-C, and
-    /// [`RunError::Ebrake`] with the reason if the emergency brake was pulled.
+    /// [`RunError`] saying why the run did not end cleanly; its
+    /// [`exit_code`](RunError::exit_code) is the process exit status to use.
     pub async fn run(self) -> Result<(), RunError> {
+        use tokio::signal::unix::{SignalKind, signal};
+
+        let force_stop = self.force_stop;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(RunError::Signal)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(RunError::Signal)?;
         let mut events = self.events();
         let app = self.start().await?;
         let brake = async {
@@ -265,18 +301,33 @@ impl Builder {
             std::future::pending().await
         };
         tokio::select! {
-            signal = tokio::signal::ctrl_c() => {
-                signal.map_err(RunError::Signal)?;
-                tracing::info!("interrupted: shutting down");
-            }
+            _ = interrupt.recv() => tracing::info!("interrupted (SIGINT): shutting down"),
+            _ = terminate.recv() => tracing::info!("terminated (SIGTERM): shutting down"),
             () = app.wait() => tracing::info!("every actor has stopped"),
             () = brake => {}
         }
-        app.shutdown().await;
-        match app.post.directory.ebraked() {
-            Some((by, reason)) => Err(RunError::Ebrake { by, reason }),
-            None => Ok(()),
+        let again = async {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        };
+        let aborted = tokio::select! {
+            aborted = app.shutdown() => aborted,
+            () = again, if force_stop => {
+                tracing::warn!("second signal: stopping at once");
+                let aborted = app.post.directory.abort_all();
+                app.wait().await;
+                return Err(RunError::Forced { aborted });
+            }
+        };
+        if let Some((by, reason)) = app.post.directory.ebraked() {
+            return Err(RunError::Ebrake { by, reason });
         }
+        if !aborted.is_empty() {
+            return Err(RunError::ShutdownTimeout { aborted });
+        }
+        Ok(())
     }
 }
 
@@ -343,6 +394,16 @@ impl ActorBuilder {
     /// See [`Builder::events`].
     pub fn events(&self) -> Events {
         self.0.events()
+    }
+
+    /// See [`Builder::shutdown_timeout`].
+    pub fn shutdown_timeout(self, timeout: Duration) -> Self {
+        Self(self.0.shutdown_timeout(timeout))
+    }
+
+    /// See [`Builder::force_stop`].
+    pub fn force_stop(self, force: bool) -> Self {
+        Self(self.0.force_stop(force))
     }
 
     /// See [`Builder::start`].
@@ -472,10 +533,19 @@ impl AppHandle {
 
     /// Stops every actor (each runs `death` with
     /// [`ExitReason::Shutdown`](crate::ExitReason::Shutdown) after the
-    /// handler it is in) and waits until they have stopped.
-    pub async fn shutdown(&self) {
-        self.post.directory.stop_all();
+    /// handler it is in) and waits until they have stopped, for at most the
+    /// [shutdown timeout](Builder::shutdown_timeout). Actors still running
+    /// then are aborted without `death`, logged, and returned: an empty list
+    /// is a clean shutdown.
+    pub async fn shutdown(&self) -> Vec<Name> {
+        let directory = &self.post.directory;
+        directory.stop_all();
+        if tokio::time::timeout(directory.shutdown_timeout, self.wait()).await.is_ok() {
+            return Vec::new();
+        }
+        let aborted = directory.abort_all();
         self.wait().await;
+        aborted
     }
 }
 

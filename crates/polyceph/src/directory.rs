@@ -4,6 +4,7 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use hashbrown::HashMap;
 use tokio_util::task::TaskTracker;
@@ -15,7 +16,7 @@ use crate::events::{Event, EventSender};
 use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
 use crate::name::NameRef;
 use crate::stats::{ActorCounters, AppStats, Counter};
-use crate::{ActorStats, Address, Envelope, Name};
+use crate::{ActorStats, Address, Envelope, ExitReason, Name};
 
 /// What the runtime keeps of a running actor: its name, mailbox and counters.
 #[derive(Debug)]
@@ -23,11 +24,18 @@ pub(crate) struct ActorCell {
     pub(crate) name: Name,
     pub(crate) mailbox: Mailbox,
     pub(crate) counters: ActorCounters,
+    /// Aborts the actor's task: for stragglers past the shutdown timeout.
+    pub(crate) abort: std::sync::OnceLock<tokio::task::AbortHandle>,
 }
 
 impl ActorCell {
     pub(crate) fn new(name: Name, capacity: usize, kind: QueueKind, policy: FullPolicy) -> Self {
-        Self { name, mailbox: Mailbox::new(capacity, kind, policy), counters: ActorCounters::default() }
+        Self {
+            name,
+            mailbox: Mailbox::new(capacity, kind, policy),
+            counters: ActorCounters::default(),
+            abort: std::sync::OnceLock::new(),
+        }
     }
 
     pub(crate) fn stats(&self) -> ActorStats {
@@ -56,13 +64,15 @@ pub(crate) struct Directory {
     pub(crate) global_frequency: Option<f64>,
     pub(crate) deadlines: Arc<Deadlines>,
     pub(crate) events: EventSender,
+    pub(crate) shutdown_timeout: Duration,
     /// Who pulled the emergency brake, and why; the first pull counts.
     ebrake: std::sync::Mutex<Option<(Name, String)>>,
 }
 
 impl Directory {
-    pub(crate) fn new(global_frequency: Option<f64>, events: EventSender) -> Self {
+    pub(crate) fn new(global_frequency: Option<f64>, events: EventSender, shutdown_timeout: Duration) -> Self {
         Self {
+            shutdown_timeout,
             events,
             ebrake: std::sync::Mutex::new(None),
             global_frequency,
@@ -102,6 +112,22 @@ impl Directory {
         for cell in actors.values() {
             cell.mailbox.interrupt();
         }
+    }
+
+    /// Aborts every actor still running, without `death`, and names them.
+    pub(crate) fn abort_all(&self) -> Vec<Name> {
+        let stragglers: Vec<_> = read(&self.actors).values().cloned().collect();
+        stragglers
+            .into_iter()
+            .map(|cell| {
+                tracing::error!(actor.name = %cell.name, "actor aborted: it did not stop in time");
+                if let Some(abort) = cell.abort.get() {
+                    abort.abort();
+                }
+                self.events.send(Event::Stopped { actor: cell.name.clone(), reason: ExitReason::Aborted });
+                cell.name.clone()
+            })
+            .collect()
     }
 
     /// Pulls the emergency brake: the first pull is recorded and announced,

@@ -281,4 +281,36 @@ pub enum RunError {
         /// The reason given.
         reason: String,
     },
+    /// Some actors had not stopped when the shutdown timeout passed; they
+    /// were aborted without `death`.
+    #[error("shutdown timed out: aborted {}", names(.aborted))]
+    ShutdownTimeout {
+        /// The actors aborted.
+        aborted: Vec<Name>,
+    },
+    /// A second interrupt forced the application to stop at once.
+    #[error("forced to stop by a second signal: aborted {}", names(.aborted))]
+    Forced {
+        /// The actors aborted.
+        aborted: Vec<Name>,
+    },
+}
+
+impl RunError {
+    /// The process exit status that says why the run ended: 1 could not
+    /// start or listen for signals, 2 emergency brake, 3 shutdown timeout,
+    /// 4 forced by a second signal. A clean run is 0.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Spawn(_) | Self::Signal(_) => 1,
+            Self::Ebrake { .. } => 2,
+            Self::ShutdownTimeout { .. } => 3,
+            Self::Forced { .. } => 4,
+        }
+    }
+}
+
+fn names(names: &[Name]) -> String {
+    let names: Vec<&str> = names.iter().map(Name::as_str).collect();
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
 }

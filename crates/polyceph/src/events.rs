@@ -146,6 +146,9 @@ pub enum ExitReason {
     Panicked(String),
     /// Some actor pulled the emergency brake, with this reason.
     Ebrake(String),
+    /// It did not stop within the shutdown timeout and was aborted; its
+    /// `death` did not run (or did not finish).
+    Aborted,
 }
 
 impl fmt::Display for ExitReason {
@@ -156,6 +159,7 @@ impl fmt::Display for ExitReason {
             Self::Failed(e) => write!(f, "failed: {e}"),
             Self::Panicked(m) => write!(f, "panicked: {m}"),
             Self::Ebrake(r) => write!(f, "emergency brake: {r}"),
+            Self::Aborted => f.write_str("aborted after the shutdown timeout"),
         }
     }
 }

@@ -71,7 +71,7 @@ mod value;
 
 pub use actor::{Actor, Result};
 pub use address::Address;
-pub use app::{APP_SENDER, ActorBuilder, ActorOptions, AppHandle, Application, Builder};
+pub use app::{APP_SENDER, ActorBuilder, ActorOptions, AppHandle, Application, Builder, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use context::{BoxFuture, Context, Handler, HandlerFn};
 pub use envelope::{Body, Envelope, FORMAT_VERSION};
 pub use events::{EVENT_BUFFER, Event, Events, ExitReason};

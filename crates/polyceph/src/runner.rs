@@ -35,7 +35,9 @@ pub(crate) fn launch<A: Actor>(
     let post = Post { directory: directory.clone(), me: cell.name.clone() };
     let ctx = Context::new(post, cell, frequency);
     let (born, birth_over) = oneshot::channel();
-    directory.tracker.spawn(run(actor, ctx, born).instrument(span));
+    let cell = ctx.cell.clone();
+    let task = directory.tracker.spawn(run(actor, ctx, born).instrument(span));
+    let _ = cell.abort.set(task.abort_handle());
     birth_over
 }
 
