@@ -505,6 +505,20 @@ impl AppHandle {
         self.post.directory.events.subscribe()
     }
 
+    /// Sends a poison pill: the recipient handles what is queued before it,
+    /// then runs `death` with [`ExitReason::Normal`](crate::ExitReason::Normal)
+    /// and stops; mail queued after it is a dead letter. The pill is queued
+    /// like any mail (and waits for room as `send` does). Its mark exists only
+    /// in this process: mail from outside with the same subject is ordinary
+    /// mail. To a group, one member takes it; to everyone, every actor.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mail::send`].
+    pub async fn poison(&self, to: impl Into<Address>) -> Result<(), SendError> {
+        self.post.poison(to.into()).await
+    }
+
     /// Pulls the emergency brake from outside the actors; see
     /// [`Context::ebrake`](crate::Context::ebrake).
     pub fn ebrake(&self, reason: impl Into<String>) {

@@ -316,6 +316,15 @@ impl<A: Actor> Context<A> {
         self.dying = true;
     }
 
+    /// Sends a poison pill; see [`AppHandle::poison`](crate::AppHandle::poison).
+    ///
+    /// # Errors
+    ///
+    /// As [`Mail::send`].
+    pub async fn poison(&self, to: impl Into<Address>) -> Result<(), crate::error::SendError> {
+        self.post.poison(to.into()).await
+    }
+
     /// Subscribes to a topic; `false` if already subscribed.
     pub fn subscribe(&self, topic: impl Into<Name>) -> bool {
         self.post.directory.subscribe(topic.into(), &self.cell)

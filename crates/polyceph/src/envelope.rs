@@ -91,6 +91,9 @@ struct Extra {
     in_reply_to: Option<Uuid>,
     headers: Headers,
     slots: Option<Arc<Slots>>,
+    /// A poison pill. Set only in process, never serialized or decoded, so
+    /// mail from outside cannot forge one.
+    poison: bool,
 }
 
 static NO_HEADERS: Headers = Headers::new();
@@ -143,6 +146,7 @@ impl Envelope {
                 in_reply_to: Some(o.id),
                 headers: original.headers().clone(),
                 slots: None,
+                poison: false,
             })),
         }))
     }
@@ -337,6 +341,15 @@ impl Envelope {
         }
     }
 
+    /// Whether this is a poison pill ([`AppHandle::poison`](crate::AppHandle::poison)).
+    pub fn is_poison_pill(&self) -> bool {
+        self.0.extra.as_ref().is_some_and(|e| e.poison)
+    }
+
+    pub(crate) fn make_poison_pill(&mut self) {
+        self.extra_mut().poison = true;
+    }
+
     pub(crate) fn set_subject(&mut self, subject: Cow<'static, str>) {
         self.0.subject = EcoString::from(subject.as_ref());
     }
@@ -471,6 +484,7 @@ impl<'de> serde::Deserialize<'de> for Envelope {
                 in_reply_to: w.in_reply_to,
                 headers: w.headers,
                 slots: None,
+                poison: false,
             })
         });
         Ok(Self(Box::new(Inner {

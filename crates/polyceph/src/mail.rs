@@ -33,6 +33,13 @@ impl Post {
         Mail { post: self, envelope, answers: None }
     }
 
+    /// Sends a poison pill to `to`, queued like any mail.
+    pub(crate) async fn poison(&self, to: Address) -> Result<(), SendError> {
+        let mut pill = Envelope::with_body(self.me.clone(), to, Cow::Borrowed("poison pill"), BodySlot::local(()));
+        pill.make_poison_pill();
+        self.directory.route(pill, true).finish().await
+    }
+
     pub(crate) fn reply<B: Body>(&self, original: &Envelope, body: B) -> Mail<'_> {
         let envelope = Envelope::reply_to(original, self.me.clone(), Cow::Borrowed("reply"), BodySlot::local(body));
         Mail { post: self, envelope, answers: original.slots().cloned() }

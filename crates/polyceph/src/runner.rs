@@ -186,6 +186,12 @@ pub(crate) async fn dispatch<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail
 }
 
 async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
+    if mail.is_poison_pill() {
+        // Everything queued before it has been handled: stop here.
+        tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping");
+        ctx.dying = true;
+        return;
+    }
     let routes = ctx.routes.clone();
     let slots = mail.slots().cloned();
     let mut failure = None;
