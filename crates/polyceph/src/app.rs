@@ -6,9 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
-use crate::directory::{ActorCell, Directory};
+use crate::directory::{ActorCell, Directory, Dormant, Launch};
 use crate::envelope::Body;
 use crate::error::{InvalidFrequency, RequestError, RunError, SendError, SpawnError};
 use crate::events::{Event, EventSender, Events};
@@ -96,6 +94,7 @@ pub struct ActorOptions {
     capacity: usize,
     queue: QueueKind,
     policy: FullPolicy,
+    bound: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,6 +113,7 @@ impl ActorOptions {
             capacity: DEFAULT_CAPACITY,
             queue: QueueKind::Fifo,
             policy: FullPolicy::Wait,
+            bound: true,
         }
     }
 
@@ -152,6 +152,22 @@ impl ActorOptions {
         self
     }
 
+    /// Whether the actor stops when the [main actor](ActorBuilder::main)
+    /// stops (default `true`, Polycephaly's `boundShutdown`); an unbound
+    /// actor runs on until the application stops. Without a main actor it
+    /// changes nothing.
+    #[must_use]
+    pub fn bound(mut self, bound: bool) -> Self {
+        self.bound = bound;
+        self
+    }
+
+    fn cell(&self, name: Name) -> ActorCell {
+        let mut cell = ActorCell::new(name, self.capacity, self.queue, self.policy);
+        cell.bound = self.bound;
+        cell
+    }
+
     fn resolve(&self, name: &Name, global: Option<f64>) -> Result<Option<f64>, SpawnError> {
         if self.capacity == 0 {
             return Err(SpawnError::ZeroCapacity(name.clone()));
@@ -174,12 +190,12 @@ impl Default for ActorOptions {
     }
 }
 
-type Launch = Box<dyn FnOnce(&Arc<Directory>, Arc<ActorCell>, Option<f64>) -> oneshot::Receiver<()> + Send>;
-
 struct Spec {
     name: String,
     options: ActorOptions,
     launch: Launch,
+    autostart: bool,
+    main: bool,
 }
 
 /// Describes an application: a global frequency and the actors, in start order.
@@ -232,6 +248,8 @@ impl Builder {
             name: name.into(),
             options: ActorOptions::new(),
             launch: Box::new(move |directory, cell, hz| runner::launch(directory, cell, actor, hz)),
+            autostart: true,
+            main: false,
         });
         ActorBuilder(self)
     }
@@ -258,9 +276,16 @@ impl Builder {
         for spec in self.specs {
             let name = valid_name(&spec.name)?;
             let hz = spec.options.resolve(&name, self.global_frequency)?;
-            let cell = Arc::new(ActorCell::new(name, spec.options.capacity, spec.options.queue, spec.options.policy));
-            directory.register(cell.clone())?;
-            ready.push((spec.launch, cell, hz));
+            if spec.main && directory.main.set(name.clone()).is_err() {
+                return Err(SpawnError::TwoMains(name));
+            }
+            let cell = Arc::new(spec.options.cell(name));
+            if spec.autostart {
+                directory.register(cell.clone())?;
+                ready.push((spec.launch, cell, hz));
+            } else {
+                directory.add_dormant(Dormant { cell, frequency: hz, launch: spec.launch })?;
+            }
         }
         let births: Vec<_> = ready.into_iter().map(|(launch, cell, hz)| launch(&directory, cell, hz)).collect();
         // `wait` completes once every actor, started now or later, has stopped.
@@ -374,6 +399,32 @@ impl ActorBuilder {
     /// See [`ActorOptions::policy`].
     pub fn policy(self, policy: FullPolicy) -> Self {
         self.options(|o| o.policy(policy))
+    }
+
+    /// See [`ActorOptions::bound`].
+    pub fn bound(self, bound: bool) -> Self {
+        self.options(|o| o.bound(bound))
+    }
+
+    /// Whether the actor starts with the application (default `true`).
+    /// With `false` it is only described: its name is taken, mail to it
+    /// fails with `NoSuchRecipient`, until [`AppHandle::start_actor`] or
+    /// [`Context::start_actor`](crate::Context::start_actor) starts it.
+    pub fn autostart(mut self, autostart: bool) -> Self {
+        if let Some(spec) = self.0.specs.last_mut() {
+            spec.autostart = autostart;
+        }
+        self
+    }
+
+    /// Makes this the main actor (Polycephaly's main process): when it
+    /// stops, for whatever reason, every actor [bound](ActorOptions::bound)
+    /// to it stops too. An application has at most one.
+    pub fn main(mut self) -> Self {
+        if let Some(spec) = self.0.specs.last_mut() {
+            spec.main = true;
+        }
+        self
     }
 
     /// Replaces all of this actor's options.
@@ -492,7 +543,7 @@ impl AppHandle {
         let directory = &self.post.directory;
         let name = valid_name(name)?;
         let hz = options.resolve(&name, directory.global_frequency)?;
-        let cell = Arc::new(ActorCell::new(name, options.capacity, options.queue, options.policy));
+        let cell = Arc::new(options.cell(name));
         directory.register(cell.clone())?;
         // Not waited for: see above.
         drop(runner::launch(directory, cell, actor, hz));
@@ -523,6 +574,17 @@ impl AppHandle {
     /// [`Context::ebrake`](crate::Context::ebrake).
     pub fn ebrake(&self, reason: impl Into<String>) {
         self.post.directory.ebrake(self.post.me.clone(), reason.into());
+    }
+
+    /// Starts an actor that was added with [autostart](ActorBuilder::autostart)
+    /// off; returns once its `birth` is over.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::NotDormant`] if no actor of that name waits to be
+    /// started; [`SpawnError::ShuttingDown`] during a shutdown.
+    pub async fn start_actor(&self, name: &str) -> Result<(), SpawnError> {
+        self.post.directory.start_dormant(name).await
     }
 
     /// Whether an actor of this name is running.

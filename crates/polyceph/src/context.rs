@@ -325,6 +325,16 @@ impl<A: Actor> Context<A> {
         self.post.poison(to.into()).await
     }
 
+    /// Starts an actor that was added with autostart off; see
+    /// [`AppHandle::start_actor`](crate::AppHandle::start_actor).
+    ///
+    /// # Errors
+    ///
+    /// As [`AppHandle::start_actor`](crate::AppHandle::start_actor).
+    pub async fn start_actor(&self, name: &str) -> Result<(), crate::error::SpawnError> {
+        self.post.directory.start_dormant(name).await
+    }
+
     /// Subscribes to a topic; `false` if already subscribed.
     pub fn subscribe(&self, topic: impl Into<Name>) -> bool {
         self.post.directory.subscribe(topic.into(), &self.cell)

@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use hashbrown::HashMap;
+use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
 use crate::deadlines::Deadlines;
@@ -26,6 +27,8 @@ pub(crate) struct ActorCell {
     pub(crate) counters: ActorCounters,
     /// Aborts the actor's task: for stragglers past the shutdown timeout.
     pub(crate) abort: std::sync::OnceLock<tokio::task::AbortHandle>,
+    /// Stops when the main actor stops.
+    pub(crate) bound: bool,
 }
 
 impl ActorCell {
@@ -35,6 +38,7 @@ impl ActorCell {
             mailbox: Mailbox::new(capacity, kind, policy),
             counters: ActorCounters::default(),
             abort: std::sync::OnceLock::new(),
+            bound: true,
         }
     }
 
@@ -51,6 +55,23 @@ struct Group {
     next: AtomicUsize,
 }
 
+/// Starts a registered actor of some type; the receiver completes once its
+/// `birth` is over.
+pub(crate) type Launch = Box<dyn FnOnce(&Arc<Directory>, Arc<ActorCell>, Option<f64>) -> oneshot::Receiver<()> + Send>;
+
+/// An actor described with autostart off.
+pub(crate) struct Dormant {
+    pub(crate) cell: Arc<ActorCell>,
+    pub(crate) frequency: Option<f64>,
+    pub(crate) launch: Launch,
+}
+
+impl std::fmt::Debug for Dormant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dormant").field("name", &self.cell.name).finish_non_exhaustive()
+    }
+}
+
 /// Shared by every actor, context and handle of one application.
 #[derive(Debug)]
 pub(crate) struct Directory {
@@ -65,6 +86,10 @@ pub(crate) struct Directory {
     pub(crate) deadlines: Arc<Deadlines>,
     pub(crate) events: EventSender,
     pub(crate) shutdown_timeout: Duration,
+    /// Actors described with autostart off, waiting to be started by name.
+    dormant: std::sync::Mutex<HashMap<Name, Dormant>>,
+    /// The main actor: when it stops, the actors bound to it stop too.
+    pub(crate) main: std::sync::OnceLock<Name>,
     /// Who pulled the emergency brake, and why; the first pull counts.
     ebrake: std::sync::Mutex<Option<(Name, String)>>,
 }
@@ -73,6 +98,8 @@ impl Directory {
     pub(crate) fn new(global_frequency: Option<f64>, events: EventSender, shutdown_timeout: Duration) -> Self {
         Self {
             shutdown_timeout,
+            dormant: std::sync::Mutex::default(),
+            main: std::sync::OnceLock::new(),
             events,
             ebrake: std::sync::Mutex::new(None),
             global_frequency,
@@ -96,11 +123,50 @@ impl Directory {
         if self.stopping.load(Ordering::Relaxed) {
             return Err(SpawnError::ShuttingDown);
         }
-        if actors.contains_key(&cell.name) {
+        if actors.contains_key(&cell.name) || self.lock_dormant().contains_key(&cell.name) {
             return Err(SpawnError::DuplicateName(cell.name.clone()));
         }
         actors.insert(cell.name.clone(), cell);
         Ok(())
+    }
+
+    /// Keeps an actor to be started later by name.
+    pub(crate) fn add_dormant(&self, dormant: Dormant) -> Result<(), SpawnError> {
+        let actors = read(&self.actors);
+        let mut waiting = self.lock_dormant();
+        let name = dormant.cell.name.clone();
+        if actors.contains_key(&name) || waiting.contains_key(&name) {
+            return Err(SpawnError::DuplicateName(name));
+        }
+        waiting.insert(name, dormant);
+        Ok(())
+    }
+
+    /// Starts an actor kept with autostart off; returns once its `birth` is over.
+    pub(crate) async fn start_dormant(self: &Arc<Self>, name: &str) -> Result<(), SpawnError> {
+        let dormant =
+            self.lock_dormant().remove(&NameRef(name)).ok_or_else(|| SpawnError::NotDormant(Name::new(name)))?;
+        self.register(dormant.cell.clone())?;
+        let birth = (dormant.launch)(self, dormant.cell, dormant.frequency);
+        // An error only means the task is gone, which its logs tell.
+        let _ = birth.await;
+        Ok(())
+    }
+
+    fn lock_dormant(&self) -> std::sync::MutexGuard<'_, HashMap<Name, Dormant>> {
+        self.dormant.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The main actor stopped: every actor bound to it stops after the
+    /// handler it is in.
+    pub(crate) fn main_stopped(&self) {
+        let bound: Vec<_> = read(&self.actors).values().filter(|cell| cell.bound).cloned().collect();
+        if !bound.is_empty() {
+            tracing::info!(actors = bound.len(), "the main actor stopped: stopping the actors bound to it");
+        }
+        for cell in bound {
+            cell.mailbox.interrupt();
+        }
     }
 
     /// Stops the application: no actor starts any more, and every running

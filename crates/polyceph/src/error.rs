@@ -261,6 +261,13 @@ pub enum SpawnError {
     /// The application is shutting down.
     #[error("the application is shutting down")]
     ShuttingDown,
+    /// Two actors were made the main actor.
+    #[error("{0} cannot be the main actor too: an application has one")]
+    TwoMains(Name),
+    /// No actor of this name waits to be started (autostart off): it is
+    /// unknown, or already started.
+    #[error("no actor named {0} waits to be started")]
+    NotDormant(Name),
 }
 
 /// The application could not run.

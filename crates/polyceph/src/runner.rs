@@ -50,7 +50,11 @@ async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, born: oneshot::Sender<
     // Dropping the context closes the mailbox and accounts for what is
     // left; the actor is gone from the directory when `Stopped` is heard.
     drop(ctx);
+    let was_main = directory.main.get() == Some(&actor_name);
     directory.events.send(Event::Stopped { actor: actor_name, reason });
+    if was_main {
+        directory.main_stopped();
+    }
 }
 
 async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Sender<()>) -> ExitReason {
