@@ -5,8 +5,10 @@
 //! stream. Tests and users wait on these instead of sleeping.
 
 use std::fmt;
+use std::time::Duration;
 
 use tokio::sync::broadcast;
+use tokio::time::{Instant, timeout_at};
 
 use crate::Name;
 
@@ -99,6 +101,32 @@ impl Events {
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
+        }
+    }
+
+    /// Waits for the next event that `wanted` accepts, skipping others;
+    /// `None` if none comes within `timeout` or the application is gone.
+    pub async fn wait_for(&mut self, timeout: Duration, mut wanted: impl FnMut(&Event) -> bool) -> Option<Event> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match timeout_at(deadline, self.next()).await {
+                Ok(Some(event)) if wanted(&event) => return Some(event),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// Waits until `actor` has started; `false` if not within `timeout`.
+    pub async fn started(&mut self, actor: &str, timeout: Duration) -> bool {
+        self.wait_for(timeout, |event| matches!(event, Event::Started { actor: a } if a.is(actor))).await.is_some()
+    }
+
+    /// Waits until `actor` has stopped and says why; `None` if not within `timeout`.
+    pub async fn stopped(&mut self, actor: &str, timeout: Duration) -> Option<ExitReason> {
+        match self.wait_for(timeout, |event| matches!(event, Event::Stopped { actor: a, .. } if a.is(actor))).await {
+            Some(Event::Stopped { reason, .. }) => Some(reason),
+            _ => None,
         }
     }
 

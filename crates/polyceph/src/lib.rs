@@ -67,6 +67,8 @@ pub mod prelude;
 mod runner;
 mod stats;
 mod stopwatch;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod value;
 
 pub use actor::{Actor, Result};

@@ -2,7 +2,7 @@
 //!
 //! Tests wait on envelopes through a [`Probe`], never on sleeps.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,45 +11,19 @@ use polyceph::prelude::*;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep, sleep_until};
 
-/// An actor that hands every envelope it gets to the test, in arrival order.
-///
-/// It registers a catch-all handler, so nothing it receives is unhandled.
-pub struct Probe {
-    seen: mpsc::UnboundedSender<Envelope>,
+pub use polyceph::testing::{Probe, Recorded};
+
+/// The next envelope a probe saw; fails the test if none comes (on paused
+/// time, the minute passes as soon as everything is idle).
+pub async fn next(recorded: &mut Recorded) -> Envelope {
+    recorded.next(Duration::from_secs(60)).await.expect("the probe got mail")
 }
 
-impl Probe {
-    /// A probe and the receiving end the test reads.
-    pub fn new() -> (Self, mpsc::UnboundedReceiver<Envelope>) {
-        let (seen, rx) = mpsc::unbounded_channel();
-        (Self { seen }, rx)
-    }
-}
-
-impl Actor for Probe {
-    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
-        ctx.on(Filter::any(), Self::record);
-        Ok(())
-    }
-}
-
-impl Probe {
-    async fn record(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        self.seen.send(mail)?;
-        Ok(())
-    }
-}
-
-/// The next envelope a probe saw; fails the test if the probe stopped.
-pub async fn next(rx: &mut mpsc::UnboundedReceiver<Envelope>) -> Envelope {
-    rx.recv().await.expect("the probe stopped before receiving mail")
-}
-
-/// The subjects of the next `n` envelopes a probe saw.
+/// The subjects of the next `n` envelopes sent on `rx`.
 pub async fn subjects(rx: &mut mpsc::UnboundedReceiver<Envelope>, n: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(next(rx).await.subject().to_owned());
+        out.push(rx.recv().await.expect("mail came").subject().to_owned());
     }
     out
 }
