@@ -12,7 +12,7 @@ use crate::error::{InvalidFrequency, RequestError, RunError, SendError, SpawnErr
 use crate::events::{Event, EventSender, Events};
 use crate::mail::{Mail, Post};
 use crate::mailbox::{DEFAULT_CAPACITY, FullPolicy, QueueKind};
-use crate::{Actor, ActorStats, Address, AppStats, Envelope, Name, runner};
+use crate::{Actor, ActorStats, Address, AppStats, Envelope, Mode, Name, runner};
 
 /// An application: a set of named actors that start together.
 ///
@@ -95,6 +95,7 @@ pub struct ActorOptions {
     queue: QueueKind,
     policy: FullPolicy,
     bound: bool,
+    mode: Mode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,6 +115,7 @@ impl ActorOptions {
             queue: QueueKind::Fifo,
             policy: FullPolicy::Wait,
             bound: true,
+            mode: Mode::Task,
         }
     }
 
@@ -162,9 +164,17 @@ impl ActorOptions {
         self
     }
 
+    /// Where the actor runs (default [`Mode::Task`]).
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
     fn cell(&self, name: Name) -> ActorCell {
         let mut cell = ActorCell::new(name, self.capacity, self.queue, self.policy);
         cell.bound = self.bound;
+        cell.mode = self.mode;
         cell
     }
 
@@ -404,6 +414,11 @@ impl ActorBuilder {
     /// See [`ActorOptions::bound`].
     pub fn bound(self, bound: bool) -> Self {
         self.options(|o| o.bound(bound))
+    }
+
+    /// See [`ActorOptions::mode`].
+    pub fn mode(self, mode: Mode) -> Self {
+        self.options(|o| o.mode(mode))
     }
 
     /// Whether the actor starts with the application (default `true`).

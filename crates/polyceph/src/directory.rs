@@ -17,7 +17,7 @@ use crate::events::{Event, EventSender};
 use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
 use crate::name::NameRef;
 use crate::stats::{ActorCounters, AppStats, Counter};
-use crate::{ActorStats, Address, Envelope, ExitReason, Name};
+use crate::{ActorStats, Address, Envelope, ExitReason, Mode, Name};
 
 /// What the runtime keeps of a running actor: its name, mailbox and counters.
 #[derive(Debug)]
@@ -29,6 +29,7 @@ pub(crate) struct ActorCell {
     pub(crate) abort: std::sync::OnceLock<tokio::task::AbortHandle>,
     /// Stops when the main actor stops.
     pub(crate) bound: bool,
+    pub(crate) mode: Mode,
 }
 
 impl ActorCell {
@@ -39,6 +40,7 @@ impl ActorCell {
             counters: ActorCounters::default(),
             abort: std::sync::OnceLock::new(),
             bound: true,
+            mode: Mode::Task,
         }
     }
 
@@ -186,7 +188,11 @@ impl Directory {
         stragglers
             .into_iter()
             .map(|cell| {
-                tracing::error!(actor.name = %cell.name, "actor aborted: it did not stop in time");
+                if cell.mode == Mode::Thread {
+                    tracing::error!(actor.name = %cell.name, "actor did not stop in time; its thread cannot be aborted and is left to finish");
+                } else {
+                    tracing::error!(actor.name = %cell.name, "actor aborted: it did not stop in time");
+                }
                 if let Some(abort) = cell.abort.get() {
                     abort.abort();
                 }

@@ -1,6 +1,6 @@
 //! What an application usually needs: `use polyceph::prelude::*;`.
 
 pub use crate::{
-    Actor, ActorOptions, Address, AppHandle, Application, Context, Envelope, ExitReason, Filter, FullPolicy, QueueKind,
-    Result, Value,
+    Actor, ActorOptions, Address, AppHandle, Application, Context, Envelope, ExitReason, Filter, FullPolicy, Mode,
+    QueueKind, Result, Value,
 };

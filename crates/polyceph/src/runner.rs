@@ -21,7 +21,7 @@ use crate::envelope::slots::Undelivered;
 use crate::events::Event;
 use crate::mail::Post;
 use crate::mailbox::Received;
-use crate::{Actor, Context, Envelope, ExitReason, Stopwatch};
+use crate::{Actor, Context, Envelope, ExitReason, Mode, Stopwatch};
 
 /// Starts `actor` as a task of the application, with the registered `cell`.
 /// The receiver completes once its `birth` is over, however it ended.
@@ -36,9 +36,39 @@ pub(crate) fn launch<A: Actor>(
     let ctx = Context::new(post, cell, frequency);
     let (born, birth_over) = oneshot::channel();
     let cell = ctx.cell.clone();
-    let task = directory.tracker.spawn(run(actor, ctx, born).instrument(span));
-    let _ = cell.abort.set(task.abort_handle());
+    let running = run(actor, ctx, born).instrument(span);
+    match cell.mode {
+        Mode::Thread => on_own_thread(directory, &cell, running),
+        _ => {
+            let task = directory.tracker.spawn(running);
+            let _ = cell.abort.set(task.abort_handle());
+        }
+    }
     birth_over
+}
+
+/// Runs the actor on its own OS thread, with a current-thread runtime; a
+/// task of the application waits for the thread's end, so that shutdown
+/// waits for it too.
+fn on_own_thread(directory: &Arc<Directory>, cell: &ActorCell, running: impl Future<Output = ()> + Send + 'static) {
+    let (ended, thread_over) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new().name(format!("polyceph:{}", cell.name)).spawn(move || {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(running),
+            // Dropping `running` drops the context: the actor is cleaned up.
+            Err(error) => tracing::error!(%error, "cannot build the actor's runtime"),
+        }
+        drop(ended);
+    });
+    if let Err(error) = thread {
+        // The closure, and with it the context, was dropped: cleaned up.
+        tracing::error!(actor.name = %cell.name, %error, "cannot start the actor's thread");
+        return;
+    }
+    let task = directory.tracker.spawn(async move {
+        let _ = thread_over.await;
+    });
+    let _ = cell.abort.set(task.abort_handle());
 }
 
 async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, born: oneshot::Sender<()>) {
