@@ -6,12 +6,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::context::Supervision;
 use crate::directory::{ActorCell, Directory, Dormant, Launch};
 use crate::envelope::Body;
 use crate::error::{InvalidFrequency, RequestError, RunError, SendError, SpawnError};
 use crate::events::{Event, EventSender, Events};
 use crate::mail::{Mail, Post};
 use crate::mailbox::{DEFAULT_CAPACITY, FullPolicy, QueueKind};
+use crate::runner::Source;
+use crate::supervision::{Backoff, Intensity, Restart};
 use crate::{Actor, ActorStats, Address, AppStats, Envelope, Mode, Name, runner};
 
 /// An application: a set of named actors that start together.
@@ -96,6 +99,7 @@ pub struct ActorOptions {
     policy: FullPolicy,
     bound: bool,
     mode: Mode,
+    supervision: Supervision,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -116,6 +120,7 @@ impl ActorOptions {
             policy: FullPolicy::Wait,
             bound: true,
             mode: Mode::Task,
+            supervision: Supervision { restart: Restart::Never, intensity: Intensity::default(), backoff: None },
         }
     }
 
@@ -164,6 +169,32 @@ impl ActorOptions {
         self
     }
 
+    /// When the actor is restarted (default [`Restart::Never`]). Any other
+    /// policy needs an actor added with a factory
+    /// ([`Builder::actor_with`], [`AppHandle::spawn_with`]).
+    #[must_use]
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.supervision.restart = restart;
+        self
+    }
+
+    /// At most `max_restarts` restarts within `within` (default 3 in 5 s);
+    /// the failure after that escalates: the application stops with
+    /// [`RunError::Escalated`].
+    #[must_use]
+    pub fn intensity(mut self, max_restarts: u32, within: Duration) -> Self {
+        self.supervision.intensity = Intensity { max_restarts, within };
+        self
+    }
+
+    /// Waits `first` before a restart, doubling for each restart still in
+    /// the intensity window, up to `max` (default: no wait).
+    #[must_use]
+    pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.supervision.backoff = Some(Backoff { first, max });
+        self
+    }
+
     /// Where the actor runs (default [`Mode::Task`]).
     #[must_use]
     pub fn mode(mut self, mode: Mode) -> Self {
@@ -204,6 +235,7 @@ struct Spec {
     name: String,
     options: ActorOptions,
     launch: Launch,
+    restartable: bool,
     autostart: bool,
     main: bool,
 }
@@ -249,6 +281,28 @@ impl Builder {
         self.events.subscribe()
     }
 
+    /// Adds an actor made by `factory`, which makes a new one for every
+    /// restart (see [`ActorOptions::restart`]); the calls that follow set
+    /// its options.
+    pub fn actor_with<A: Actor>(
+        mut self,
+        name: impl Into<String>,
+        factory: impl Fn() -> A + Send + Sync + 'static,
+    ) -> ActorBuilder {
+        let factory: Arc<dyn Fn() -> A + Send + Sync> = Arc::new(factory);
+        self.specs.push(Spec {
+            name: name.into(),
+            options: ActorOptions::new(),
+            launch: Box::new(move |directory, cell, hz, supervision| {
+                runner::launch(directory, cell, Source::Factory(factory), hz, supervision)
+            }),
+            restartable: true,
+            autostart: true,
+            main: false,
+        });
+        ActorBuilder(self)
+    }
+
     /// Adds an actor; the calls that follow set its options.
     ///
     /// Names compare ignoring case; two actors with one name fail the start
@@ -257,7 +311,10 @@ impl Builder {
         self.specs.push(Spec {
             name: name.into(),
             options: ActorOptions::new(),
-            launch: Box::new(move |directory, cell, hz| runner::launch(directory, cell, actor, hz)),
+            launch: Box::new(move |directory, cell, hz, supervision| {
+                runner::launch(directory, cell, Source::Once(Some(actor)), hz, supervision)
+            }),
+            restartable: false,
             autostart: true,
             main: false,
         });
@@ -286,18 +343,22 @@ impl Builder {
         for spec in self.specs {
             let name = valid_name(&spec.name)?;
             let hz = spec.options.resolve(&name, self.global_frequency)?;
+            if !spec.restartable && spec.options.supervision.restart != Restart::Never {
+                return Err(SpawnError::NotRestartable(name));
+            }
             if spec.main && directory.main.set(name.clone()).is_err() {
                 return Err(SpawnError::TwoMains(name));
             }
             let cell = Arc::new(spec.options.cell(name));
+            let supervision = spec.options.supervision;
             if spec.autostart {
                 directory.register(cell.clone())?;
-                ready.push((spec.launch, cell, hz));
+                ready.push((spec.launch, cell, hz, supervision));
             } else {
-                directory.add_dormant(Dormant { cell, frequency: hz, launch: spec.launch })?;
+                directory.add_dormant(Dormant { cell, frequency: hz, supervision, launch: spec.launch })?;
             }
         }
-        let births: Vec<_> = ready.into_iter().map(|(launch, cell, hz)| launch(&directory, cell, hz)).collect();
+        let births: Vec<_> = ready.into_iter().map(|(launch, cell, hz, sv)| launch(&directory, cell, hz, sv)).collect();
         // `wait` completes once every actor, started now or later, has stopped.
         directory.tracker.close();
         for birth in births {
@@ -329,7 +390,7 @@ impl Builder {
         let app = self.start().await?;
         let brake = async {
             while let Some(event) = events.next().await {
-                if matches!(event, Event::Ebrake { .. }) {
+                if matches!(event, Event::Ebrake { .. } | Event::Escalated { .. }) {
                     return;
                 }
             }
@@ -358,6 +419,9 @@ impl Builder {
         };
         if let Some((by, reason)) = app.post.directory.ebraked() {
             return Err(RunError::Ebrake { by, reason });
+        }
+        if let Some((actor, reason)) = app.post.directory.escalated() {
+            return Err(RunError::Escalated { actor, reason });
         }
         if !aborted.is_empty() {
             return Err(RunError::ShutdownTimeout { aborted });
@@ -416,6 +480,21 @@ impl ActorBuilder {
         self.options(|o| o.bound(bound))
     }
 
+    /// See [`ActorOptions::restart`].
+    pub fn restart(self, restart: Restart) -> Self {
+        self.options(|o| o.restart(restart))
+    }
+
+    /// See [`ActorOptions::intensity`].
+    pub fn intensity(self, max_restarts: u32, within: Duration) -> Self {
+        self.options(|o| o.intensity(max_restarts, within))
+    }
+
+    /// See [`ActorOptions::backoff`].
+    pub fn backoff(self, first: Duration, max: Duration) -> Self {
+        self.options(|o| o.backoff(first, max))
+    }
+
     /// See [`ActorOptions::mode`].
     pub fn mode(self, mode: Mode) -> Self {
         self.options(|o| o.mode(mode))
@@ -450,6 +529,15 @@ impl ActorBuilder {
     /// See [`Builder::actor`].
     pub fn actor<A: Actor>(self, name: impl Into<String>, actor: A) -> ActorBuilder {
         self.0.actor(name, actor)
+    }
+
+    /// See [`Builder::actor_with`].
+    pub fn actor_with<A: Actor>(
+        self,
+        name: impl Into<String>,
+        factory: impl Fn() -> A + Send + Sync + 'static,
+    ) -> ActorBuilder {
+        self.0.actor_with(name, factory)
     }
 
     /// See [`Builder::global_frequency`].
@@ -506,7 +594,7 @@ pub const APP_SENDER: &str = "$app";
 
 impl AppHandle {
     pub(crate) fn new(directory: Arc<Directory>) -> Self {
-        Self { post: Post { directory, me: Name::new(APP_SENDER) } }
+        Self { post: Post { directory, me: Name::new(APP_SENDER), incarnation: 0 } }
     }
 
     /// Starts composing mail; see [`Mail`].
@@ -555,13 +643,35 @@ impl AppHandle {
     /// [`SpawnError`] for an invalid or taken name, invalid options, or an
     /// application that is shutting down.
     pub fn spawn<A: Actor>(&self, name: &str, actor: A, options: ActorOptions) -> Result<(), SpawnError> {
+        if options.supervision.restart != Restart::Never {
+            return Err(SpawnError::NotRestartable(Name::new(name)));
+        }
+        self.spawn_from(name, Source::Once(Some(actor)), options)
+    }
+
+    /// Starts another actor made by `factory`, which makes a new one for
+    /// every restart; otherwise as [`AppHandle::spawn`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AppHandle::spawn`].
+    pub fn spawn_with<A: Actor>(
+        &self,
+        name: &str,
+        factory: impl Fn() -> A + Send + Sync + 'static,
+        options: ActorOptions,
+    ) -> Result<(), SpawnError> {
+        self.spawn_from(name, Source::Factory(Arc::new(factory)), options)
+    }
+
+    fn spawn_from<A: Actor>(&self, name: &str, source: Source<A>, options: ActorOptions) -> Result<(), SpawnError> {
         let directory = &self.post.directory;
         let name = valid_name(name)?;
         let hz = options.resolve(&name, directory.global_frequency)?;
         let cell = Arc::new(options.cell(name));
         directory.register(cell.clone())?;
         // Not waited for: see above.
-        drop(runner::launch(directory, cell, actor, hz));
+        drop(runner::launch(directory, cell, source, hz, options.supervision));
         Ok(())
     }
 

@@ -16,6 +16,7 @@ use crate::envelope::{Body, BodySlot};
 use crate::error::{InvalidFrequency, ReceiveError, RequestError};
 use crate::mail::{Mail, Post, request_outcome, send_by};
 use crate::mailbox::Received;
+use crate::supervision::{Backoff, Intensity, Restart};
 use crate::{Actor, ActorStats, Address, Envelope, Filter, Name, Result};
 
 /// An async method that handles mail: what [`Context::on`] registers.
@@ -140,13 +141,29 @@ pub struct Context<A: Actor> {
     pub(crate) frequency: Option<f64>,
     pub(crate) frequency_changed: bool,
     pub(crate) dying: bool,
-    /// The message of a panic in a hook or handler, which ends the actor.
-    pub(crate) panic: Option<String>,
+    /// The failure (a panic, or an error under a restart policy) that ends
+    /// this incarnation.
+    pub(crate) failure: Option<crate::ExitReason>,
+    /// The restart policy (the rest of the supervision lives with the
+    /// runner, and only for actors that can restart).
+    pub(crate) restart: Restart,
+    initial_frequency: Option<f64>,
+}
+
+/// How an actor is supervised: its restart policy, intensity and back-off.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Supervision {
+    pub(crate) restart: Restart,
+    pub(crate) intensity: Intensity,
+    pub(crate) backoff: Option<Backoff>,
 }
 
 impl<A: Actor> Context<A> {
-    pub(crate) fn new(post: Post, cell: Arc<ActorCell>, frequency: Option<f64>) -> Self {
+    pub(crate) fn new(mut post: Post, cell: Arc<ActorCell>, frequency: Option<f64>, restart: Restart) -> Self {
+        post.incarnation = new_incarnation();
         Self {
+            restart,
+            initial_frequency: frequency,
             post,
             cell,
             routes: Arc::new(Routes { filtered: Vec::new(), fallbacks: Vec::new() }),
@@ -154,8 +171,26 @@ impl<A: Actor> Context<A> {
             frequency,
             frequency_changed: false,
             dying: false,
-            panic: None,
+            failure: None,
         }
+    }
+
+    /// Makes this context ready for the next incarnation of a restarted
+    /// actor: a new incarnation id, no handlers, the configured frequency.
+    /// The mailbox and the mail `receive` set aside carry over.
+    pub(crate) fn reincarnate(&mut self) {
+        self.post.incarnation = new_incarnation();
+        self.routes = Arc::new(Routes { filtered: Vec::new(), fallbacks: Vec::new() });
+        self.frequency = self.initial_frequency;
+        self.frequency_changed = false;
+        self.dying = false;
+        self.failure = None;
+    }
+
+    /// This incarnation's id: new each time the actor is (re)started, and
+    /// carried by the mail it sends ([`Envelope::sender_incarnation`]).
+    pub fn incarnation(&self) -> u64 {
+        self.post.incarnation
     }
 
     /// This actor's name.
@@ -185,6 +220,7 @@ impl<A: Actor> Context<A> {
         body: B,
     ) -> Envelope {
         Envelope::with_body(self.cell.name.clone(), to.into(), subject.into(), BodySlot::local(body))
+            .with_incarnation(self.post.incarnation)
     }
 
     /// Registers `handler` for mail that matches `filter`.
@@ -375,6 +411,11 @@ fn handed_over(mail: Envelope) -> Envelope {
         let _ = ack.send(Ok(()));
     }
     mail
+}
+
+fn new_incarnation() -> u64 {
+    // Random, like libchirp's identities: unique across restarts and runs.
+    uuid::Uuid::new_v4().as_u64_pair().0 | 1
 }
 
 impl<A: Actor> fmt::Debug for Context<A> {

@@ -10,6 +10,7 @@ use hashbrown::HashMap;
 use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
+use crate::context::Supervision;
 use crate::deadlines::Deadlines;
 use crate::envelope::slots::Undelivered;
 use crate::error::{SendError, SpawnError};
@@ -59,12 +60,14 @@ struct Group {
 
 /// Starts a registered actor of some type; the receiver completes once its
 /// `birth` is over.
-pub(crate) type Launch = Box<dyn FnOnce(&Arc<Directory>, Arc<ActorCell>, Option<f64>) -> oneshot::Receiver<()> + Send>;
+pub(crate) type Launch =
+    Box<dyn FnOnce(&Arc<Directory>, Arc<ActorCell>, Option<f64>, Supervision) -> oneshot::Receiver<()> + Send>;
 
 /// An actor described with autostart off.
 pub(crate) struct Dormant {
     pub(crate) cell: Arc<ActorCell>,
     pub(crate) frequency: Option<f64>,
+    pub(crate) supervision: Supervision,
     pub(crate) launch: Launch,
 }
 
@@ -94,6 +97,8 @@ pub(crate) struct Directory {
     pub(crate) main: std::sync::OnceLock<Name>,
     /// Who pulled the emergency brake, and why; the first pull counts.
     ebrake: std::sync::Mutex<Option<(Name, String)>>,
+    /// The actor whose failures exceeded its restart intensity, and its last failure.
+    escalation: std::sync::Mutex<Option<(Name, ExitReason)>>,
 }
 
 impl Directory {
@@ -104,6 +109,7 @@ impl Directory {
             main: std::sync::OnceLock::new(),
             events,
             ebrake: std::sync::Mutex::new(None),
+            escalation: std::sync::Mutex::new(None),
             global_frequency,
             deadlines: Deadlines::start(),
             actors: RwLock::default(),
@@ -149,7 +155,7 @@ impl Directory {
         let dormant =
             self.lock_dormant().remove(&NameRef(name)).ok_or_else(|| SpawnError::NotDormant(Name::new(name)))?;
         self.register(dormant.cell.clone())?;
-        let birth = (dormant.launch)(self, dormant.cell, dormant.frequency);
+        let birth = (dormant.launch)(self, dormant.cell, dormant.frequency, dormant.supervision);
         // An error only means the task is gone, which its logs tell.
         let _ = birth.await;
         Ok(())
@@ -215,6 +221,25 @@ impl Directory {
         }
         self.events.send(Event::Ebrake { by, reason });
         self.stop_all();
+    }
+
+    /// An actor failed more often than its restart intensity allows: the
+    /// application stops (the first escalation counts).
+    pub(crate) fn escalate(&self, actor: Name, reason: ExitReason) {
+        {
+            let mut escalated = self.escalation.lock().unwrap_or_else(PoisonError::into_inner);
+            if escalated.is_some() {
+                return;
+            }
+            *escalated = Some((actor.clone(), reason.clone()));
+        }
+        self.events.send(Event::Escalated { actor, reason });
+        self.stop_all();
+    }
+
+    /// The escalation that stopped the application, if any.
+    pub(crate) fn escalated(&self) -> Option<(Name, ExitReason)> {
+        self.escalation.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Who pulled the emergency brake and why, if anyone did.

@@ -76,6 +76,8 @@ struct Inner {
     time: u64,
     thread_index: u32,
     priority: i8,
+    /// The sender's incarnation (0 for mail from outside the actors).
+    incarnation: u64,
     sender: Name,
     recipient: Address,
     subject: EcoString,
@@ -97,6 +99,11 @@ struct Extra {
 }
 
 static NO_HEADERS: Headers = Headers::new();
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 
 fn now_nanos() -> u64 {
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -120,6 +127,7 @@ impl Envelope {
             time: now_nanos(),
             thread_index: 1,
             priority: 0,
+            incarnation: 0,
             sender,
             recipient,
             subject: EcoString::from(subject.as_ref()),
@@ -137,6 +145,7 @@ impl Envelope {
             time: now_nanos(),
             thread_index: o.thread_index.saturating_add(1),
             priority: o.priority,
+            incarnation: 0,
             sender,
             recipient: Address::Actor(o.sender.clone()),
             subject: EcoString::from(subject.as_ref()),
@@ -188,6 +197,18 @@ impl Envelope {
     /// Who sent it.
     pub fn sender(&self) -> &Name {
         &self.0.sender
+    }
+
+    /// The incarnation of the sender when it sent this (libchirp's remote
+    /// identity): a restarted actor sends with a new one, so a peer can tell
+    /// that its correspondent restarted. 0 for mail from outside the actors.
+    pub fn sender_incarnation(&self) -> u64 {
+        self.0.incarnation
+    }
+
+    pub(crate) fn with_incarnation(mut self, incarnation: u64) -> Self {
+        self.0.incarnation = incarnation;
+        self
     }
 
     /// Where it was sent.
@@ -292,6 +313,7 @@ impl Envelope {
             "thread_index" => Cow::Owned(e.thread_index.to_string()),
             "time" => Cow::Owned(humantime::format_rfc3339_micros(self.time()).to_string()),
             "priority" => Cow::Owned(e.priority.to_string()),
+            "incarnation" => Cow::Owned(e.incarnation.to_string()),
             "in_reply_to" => Cow::Owned(self.in_reply_to()?.to_string()),
             header => match self.headers().get(header)? {
                 Value::Str(s) => Cow::Borrowed(s.as_str()),
@@ -365,6 +387,9 @@ impl fmt::Display for Envelope {
         writeln!(f, "    thread_index: {},", e.thread_index)?;
         writeln!(f, "    time: {},", humantime::format_rfc3339_micros(self.time()))?;
         writeln!(f, "    sender: {},", e.sender)?;
+        if e.incarnation != 0 {
+            writeln!(f, "    sender_incarnation: {:016x},", e.incarnation)?;
+        }
         writeln!(f, "    recipient: {},", e.recipient)?;
         writeln!(f, "    subject: {:?},", &*e.subject)?;
         writeln!(f, "    priority: {},", e.priority)?;
@@ -397,6 +422,7 @@ impl fmt::Debug for Envelope {
             .field("thread_index", &e.thread_index)
             .field("time", &humantime::format_rfc3339_micros(self.time()))
             .field("sender", &e.sender)
+            .field("sender_incarnation", &e.incarnation)
             .field("recipient", &e.recipient)
             .field("subject", &&*e.subject)
             .field("priority", &e.priority)
@@ -415,6 +441,8 @@ struct WireOut<'a> {
     thread_index: u32,
     time: u64,
     sender: &'a Name,
+    #[serde(skip_serializing_if = "is_zero")]
+    incarnation: u64,
     recipient: &'a Address,
     subject: &'a str,
     priority: i8,
@@ -433,6 +461,8 @@ struct WireIn {
     thread_index: u32,
     time: u64,
     sender: Name,
+    #[serde(default)]
+    incarnation: u64,
     recipient: Address,
     subject: String,
     #[serde(default)]
@@ -457,6 +487,7 @@ impl serde::Serialize for Envelope {
             thread_index: e.thread_index,
             time: e.time,
             sender: &e.sender,
+            incarnation: e.incarnation,
             recipient: &e.recipient,
             subject: &e.subject,
             priority: e.priority,
@@ -492,6 +523,7 @@ impl<'de> serde::Deserialize<'de> for Envelope {
             time: w.time,
             thread_index: w.thread_index,
             priority: w.priority,
+            incarnation: w.incarnation,
             sender: w.sender,
             recipient: w.recipient,
             subject: EcoString::from(w.subject),

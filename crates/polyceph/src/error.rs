@@ -261,6 +261,10 @@ pub enum SpawnError {
     /// The application is shutting down.
     #[error("the application is shutting down")]
     ShuttingDown,
+    /// A restart policy was set for an actor added as a value: restarting
+    /// needs a factory (`Builder::actor_with`, `AppHandle::spawn_with`).
+    #[error("actor {0} cannot be restarted: add it with a factory (actor_with, spawn_with)")]
+    NotRestartable(Name),
     /// Two actors were made the main actor.
     #[error("{0} cannot be the main actor too: an application has one")]
     TwoMains(Name),
@@ -295,6 +299,14 @@ pub enum RunError {
         /// The actors aborted.
         aborted: Vec<Name>,
     },
+    /// An actor failed more often than its restart intensity allows.
+    #[error("actor {actor} failed too often and escalated: {reason}")]
+    Escalated {
+        /// The actor.
+        actor: Name,
+        /// Its last failure.
+        reason: crate::ExitReason,
+    },
     /// A second interrupt forced the application to stop at once.
     #[error("forced to stop by a second signal: aborted {}", names(.aborted))]
     Forced {
@@ -306,13 +318,14 @@ pub enum RunError {
 impl RunError {
     /// The process exit status that says why the run ended: 1 could not
     /// start or listen for signals, 2 emergency brake, 3 shutdown timeout,
-    /// 4 forced by a second signal. A clean run is 0.
+    /// 4 forced by a second signal, 5 escalation. A clean run is 0.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Spawn(_) | Self::Signal(_) => 1,
             Self::Ebrake { .. } => 2,
             Self::ShutdownTimeout { .. } => 3,
             Self::Forced { .. } => 4,
+            Self::Escalated { .. } => 5,
         }
     }
 }

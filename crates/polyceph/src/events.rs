@@ -32,6 +32,29 @@ pub enum Event {
         /// Why.
         reason: ExitReason,
     },
+    /// The actor failed (a panic, or an error that ends the incarnation);
+    /// `Restarted`, `Escalated` or `Stopped` follows.
+    Failed {
+        /// The actor.
+        actor: Name,
+        /// How it failed.
+        reason: ExitReason,
+    },
+    /// A failed actor was restarted: a new incarnation, with the same mailbox.
+    Restarted {
+        /// The actor.
+        actor: Name,
+        /// The new incarnation's id.
+        incarnation: u64,
+    },
+    /// The actor failed more often than its restart intensity allows: the
+    /// application stops.
+    Escalated {
+        /// The actor.
+        actor: Name,
+        /// Its last failure.
+        reason: ExitReason,
+    },
     /// The emergency brake was pulled: every actor stops now.
     Ebrake {
         /// Who pulled it: an actor, or `$app` for an [`AppHandle`](crate::AppHandle).
@@ -155,6 +178,13 @@ impl EventSender {
             Event::Started { actor } => tracing::info!(actor.name = %actor, "actor started"),
             Event::Stopped { actor, reason } => tracing::info!(actor.name = %actor, %reason, "actor stopped"),
             Event::Ebrake { by, reason } => tracing::error!(by = %by, reason, "emergency brake"),
+            Event::Failed { actor, reason } => tracing::error!(actor.name = %actor, %reason, "actor failed"),
+            Event::Restarted { actor, incarnation } => {
+                tracing::warn!(actor.name = %actor, actor.incarnation = format_args!("{incarnation:016x}"), "actor restarted");
+            }
+            Event::Escalated { actor, reason } => {
+                tracing::error!(actor.name = %actor, %reason, "restart intensity exceeded: escalating");
+            }
         }
         let _ = self.0.send(event);
     }

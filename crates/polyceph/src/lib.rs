@@ -68,6 +68,7 @@ pub mod prelude;
 mod runner;
 mod stats;
 mod stopwatch;
+mod supervision;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod value;
@@ -85,6 +86,7 @@ pub use mode::Mode;
 pub use name::Name;
 pub use stats::{ActorStats, AppStats};
 pub use stopwatch::{Resolution, Stopwatch};
+pub use supervision::{Backoff, Intensity, Restart};
 pub use value::{Headers, Value};
 
 /// The README's examples, compiled and run as doctests.

@@ -20,6 +20,8 @@ use crate::{Address, Envelope, Name, Value};
 pub(crate) struct Post {
     pub(crate) directory: Arc<Directory>,
     pub(crate) me: Name,
+    /// The sender's current incarnation; 0 outside the actors.
+    pub(crate) incarnation: u64,
 }
 
 impl Post {
@@ -29,19 +31,22 @@ impl Post {
         subject: impl Into<Cow<'static, str>>,
         body: B,
     ) -> Mail<'_> {
-        let envelope = Envelope::with_body(self.me.clone(), to.into(), subject.into(), BodySlot::local(body));
+        let envelope = Envelope::with_body(self.me.clone(), to.into(), subject.into(), BodySlot::local(body))
+            .with_incarnation(self.incarnation);
         Mail { post: self, envelope, answers: None }
     }
 
     /// Sends a poison pill to `to`, queued like any mail.
     pub(crate) async fn poison(&self, to: Address) -> Result<(), SendError> {
-        let mut pill = Envelope::with_body(self.me.clone(), to, Cow::Borrowed("poison pill"), BodySlot::local(()));
+        let mut pill = Envelope::with_body(self.me.clone(), to, Cow::Borrowed("poison pill"), BodySlot::local(()))
+            .with_incarnation(self.incarnation);
         pill.make_poison_pill();
         self.directory.route(pill, true).finish().await
     }
 
     pub(crate) fn reply<B: Body>(&self, original: &Envelope, body: B) -> Mail<'_> {
-        let envelope = Envelope::reply_to(original, self.me.clone(), Cow::Borrowed("reply"), BodySlot::local(body));
+        let envelope = Envelope::reply_to(original, self.me.clone(), Cow::Borrowed("reply"), BodySlot::local(body))
+            .with_incarnation(self.incarnation);
         Mail { post: self, envelope, answers: original.slots().cloned() }
     }
 }

@@ -222,6 +222,24 @@ impl Mailbox {
         Some(envelope)
     }
 
+    /// Completes once [`interrupt`](Mailbox::interrupt) is called; takes no mail.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub(crate) async fn interrupted(&self) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.lock();
+            if self.is_interrupted() {
+                return Poll::Ready(());
+            }
+            // New mail wakes this too; then it just waits again.
+            state.rx_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+
     /// Whether [`interrupt`](Mailbox::interrupt) was called.
     pub(crate) fn is_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::Acquire)

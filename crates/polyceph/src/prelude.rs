@@ -2,5 +2,5 @@
 
 pub use crate::{
     Actor, ActorOptions, Address, AppHandle, Application, Context, Envelope, ExitReason, Filter, FullPolicy, Mode,
-    QueueKind, Result, Value,
+    QueueKind, Restart, Result, Value,
 };

@@ -15,28 +15,49 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep, sleep_until};
 use tracing::Instrument;
 
-use crate::context::Route;
+use crate::context::{Route, Supervision};
 use crate::directory::{ActorCell, Directory};
 use crate::envelope::slots::Undelivered;
 use crate::events::Event;
 use crate::mail::Post;
 use crate::mailbox::Received;
+use crate::supervision::{Restart, RestartWindow};
 use crate::{Actor, Context, Envelope, ExitReason, Mode, Stopwatch};
 
-/// Starts `actor` as a task of the application, with the registered `cell`.
-/// The receiver completes once its `birth` is over, however it ended.
+/// Where an actor's incarnations come from: one value, or a factory that
+/// makes one per (re)start.
+pub(crate) enum Source<A> {
+    Once(Option<A>),
+    Factory(Arc<dyn Fn() -> A + Send + Sync>),
+}
+
+impl<A> Source<A> {
+    fn next(&mut self) -> Option<A> {
+        match self {
+            Self::Once(actor) => actor.take(),
+            Self::Factory(make) => Some(make()),
+        }
+    }
+}
+
+/// Starts an actor as a task of the application, with the registered
+/// `cell`. The receiver completes once its first `birth` is over.
 pub(crate) fn launch<A: Actor>(
     directory: &Arc<Directory>,
     cell: Arc<ActorCell>,
-    actor: A,
+    source: Source<A>,
     frequency: Option<f64>,
+    supervision: Supervision,
 ) -> oneshot::Receiver<()> {
     let span = tracing::info_span!("actor", actor.name = %cell.name);
-    let post = Post { directory: directory.clone(), me: cell.name.clone() };
-    let ctx = Context::new(post, cell, frequency);
+    let post = Post { directory: directory.clone(), me: cell.name.clone(), incarnation: 0 };
+    let ctx = Context::new(post, cell, frequency, supervision.restart);
+    // Only an actor that can restart carries its restart bookkeeping.
+    let restarts = (matches!(source, Source::Factory(_)) && supervision.restart != Restart::Never)
+        .then(|| Box::new(Restarts { supervision, window: RestartWindow::default() }));
     let (born, birth_over) = oneshot::channel();
     let cell = ctx.cell.clone();
-    let running = run(actor, ctx, born).instrument(span);
+    let running = run(source, ctx, born, restarts).instrument(span);
     match cell.mode {
         Mode::Thread => on_own_thread(directory, &cell, running),
         _ => {
@@ -71,12 +92,48 @@ fn on_own_thread(directory: &Arc<Directory>, cell: &ActorCell, running: impl Fut
     let _ = cell.abort.set(task.abort_handle());
 }
 
-async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, born: oneshot::Sender<()>) {
-    let reason = live(&mut actor, &mut ctx, born).await;
-    if let Err(panic) = Guarded::new(actor.death(&mut ctx, &reason)).await {
-        tracing::error!(%panic, "death panicked");
-    }
+/// The restart bookkeeping of an actor that can restart.
+struct Restarts {
+    supervision: Supervision,
+    window: RestartWindow,
+}
+
+/// Runs incarnations of the actor until one ends without a restart.
+async fn run<A: Actor>(
+    mut source: Source<A>,
+    mut ctx: Context<A>,
+    born: oneshot::Sender<()>,
+    mut restarts: Option<Box<Restarts>>,
+) {
     let (directory, actor_name) = (ctx.post.directory.clone(), ctx.cell.name.clone());
+    let mut born = Some(born);
+    let reason = loop {
+        let Some(mut actor) = source.next() else { break ExitReason::Normal };
+        let reason = live(&mut actor, &mut ctx, born.take()).await;
+        if let Err(panic) = Guarded::new(actor.death(&mut ctx, &reason)).await {
+            tracing::error!(%panic, "death panicked");
+        }
+        drop(actor);
+        if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
+            directory.events.send(Event::Failed { actor: actor_name.clone(), reason: reason.clone() });
+        }
+        let Some(restarts) = restarts.as_mut() else { break reason };
+        let supervision = restarts.supervision;
+        if ctx.cell.mailbox.is_interrupted() || !supervision.restart.restarts_after(&reason) {
+            break reason;
+        }
+        let Some(delay) = restarts.window.admit(Instant::now(), supervision.intensity, supervision.backoff) else {
+            directory.escalate(actor_name.clone(), reason.clone());
+            break reason;
+        };
+        // Boxed: a timer inline would grow every idle actor's task.
+        if !delay.is_zero() && !Box::pin(back_off(delay, &ctx.cell)).await {
+            break reason;
+        }
+        ctx.reincarnate();
+        ctx.cell.counters.restarts.bump();
+        directory.events.send(Event::Restarted { actor: actor_name.clone(), incarnation: ctx.incarnation() });
+    };
     // Dropping the context closes the mailbox and accounts for what is
     // left; the actor is gone from the directory when `Stopped` is heard.
     drop(ctx);
@@ -87,20 +144,22 @@ async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, born: oneshot::Sender<
     }
 }
 
-async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Sender<()>) -> ExitReason {
-    tracing::debug!("birth");
+async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<oneshot::Sender<()>>) -> ExitReason {
+    tracing::debug!(actor.incarnation = format_args!("{:016x}", ctx.incarnation()), "birth");
     let birth = Guarded::new(actor.birth(ctx)).await;
     if matches!(birth, Ok(Ok(()))) {
         ctx.post.directory.events.send(Event::Started { actor: ctx.cell.name.clone() });
     }
-    let _ = born.send(());
+    if let Some(born) = born {
+        let _ = born.send(());
+    }
     match birth {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             tracing::error!(%error, "birth failed");
             return ExitReason::Failed(error.to_string());
         }
-        Err(panic) => ctx.panicked(panic),
+        Err(panic) => ctx.fail(ExitReason::Panicked(panic)),
     }
     let mut ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now()));
     ctx.frequency_changed = false;
@@ -117,7 +176,9 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Send
                 }
             }
             received = ctx.next_mail() => match received {
-                Received::Mail(mail) => dispatch(actor, ctx, mail).await,
+                // Boxed: inline, the dispatch state would be reserved in
+                // every idle actor's task.
+                Received::Mail(mail) => Box::pin(dispatch(actor, ctx, mail)).await,
                 Received::Interrupted => return stopped_by_app(ctx),
                 Received::Closed => return ExitReason::Normal,
             },
@@ -126,8 +187,8 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Send
             ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now() + period(hz)));
         }
     }
-    match ctx.panic.take() {
-        Some(panic) => ExitReason::Panicked(panic),
+    match ctx.failure.take() {
+        Some(failure) => failure,
         None => ctx.post.directory.ebraked().map_or(ExitReason::Normal, |(_, reason)| ExitReason::Ebrake(reason)),
     }
 }
@@ -135,6 +196,14 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: oneshot::Send
 /// Why an interrupted actor stops: the emergency brake, or a shutdown.
 fn stopped_by_app<A: Actor>(ctx: &Context<A>) -> ExitReason {
     ctx.post.directory.ebraked().map_or(ExitReason::Shutdown, |(_, reason)| ExitReason::Ebrake(reason))
+}
+
+/// Waits `delay` before a restart; `false` if the application stops meanwhile.
+async fn back_off(delay: Duration, cell: &ActorCell) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => true,
+        () = cell.mailbox.interrupted() => false,
+    }
 }
 
 /// A drift-free schedule: ticks fall on `start + k * period`.
@@ -199,8 +268,11 @@ async fn tick<A: Actor>(actor: &mut A, ctx: &mut Context<A>, due: Instant) {
         Ok(Err(error)) => {
             ctx.cell.counters.life_errors.bump();
             tracing::warn!(%error, "life failed");
+            if ctx.restart.errors_fail() {
+                ctx.fail(ExitReason::Failed(error.to_string()));
+            }
         }
-        Err(panic) => ctx.panicked(panic),
+        Err(panic) => ctx.fail(ExitReason::Panicked(panic)),
     }
     tracing::trace!(took = ?watch.toc(), late = ?watch.started().saturating_duration_since(due), "tick");
 }
@@ -250,7 +322,7 @@ async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
             ctx.cell.counters.handled.bump();
             match failure {
                 // The actor is gone: its requester hears that it stopped.
-                _ if ctx.panic.is_some() => Undelivered::Stopped,
+                _ if ctx.failure.is_some() => Undelivered::Stopped,
                 Some(reason) => Undelivered::Failed(reason),
                 None => Undelivered::NoReply,
             }
@@ -284,9 +356,12 @@ async fn call<A: Actor>(
         Ok(Err(error)) => {
             ctx.cell.counters.handler_errors.bump();
             tracing::warn!(%error, "handler failed");
+            if ctx.restart.errors_fail() {
+                ctx.fail(ExitReason::Failed(error.to_string()));
+            }
             failure.get_or_insert_with(|| error.to_string());
         }
-        Err(panic) => ctx.panicked(panic),
+        Err(panic) => ctx.fail(ExitReason::Panicked(panic)),
     }
 }
 
@@ -331,10 +406,13 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 impl<A: Actor> Context<A> {
-    /// A hook or handler panicked: the actor ends with [`ExitReason::Panicked`].
-    fn panicked(&mut self, message: String) {
-        tracing::error!(panic = %message, "actor panicked");
-        self.panic.get_or_insert(message);
+    /// A hook or handler failed: this incarnation ends with `failure`
+    /// (the first one, if several).
+    fn fail(&mut self, failure: ExitReason) {
+        if let ExitReason::Panicked(message) = &failure {
+            tracing::error!(panic = %message, "actor panicked");
+        }
+        self.failure.get_or_insert(failure);
         self.dying = true;
     }
 }

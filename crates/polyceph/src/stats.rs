@@ -37,6 +37,8 @@ pub struct ActorStats {
     pub dropped: u64,
     /// Envelopes refused because the mailbox was full.
     pub rejected: u64,
+    /// Times the actor was restarted after a failure.
+    pub restarts: u64,
     /// Envelopes waiting in the mailbox right now.
     pub queued: usize,
 }
@@ -78,6 +80,7 @@ pub(crate) struct ActorCounters {
     pub(crate) life_errors: Counter,
     pub(crate) dropped: Counter,
     pub(crate) rejected: Counter,
+    pub(crate) restarts: Counter,
 }
 
 impl ActorCounters {
@@ -91,6 +94,7 @@ impl ActorCounters {
             life_errors: self.life_errors.get(),
             dropped: self.dropped.get(),
             rejected: self.rejected.get(),
+            restarts: self.restarts.get(),
             queued,
         }
     }

@@ -1,5 +1,5 @@
-//! Proves that every start and stop of an actor is an `Event` on the
-//! application's event streams, with the reason it stopped, so tests and
+//! Proves that every start, failure and stop of an actor is an `Event` on
+//! the application's event streams, with the reason it stopped, so tests and
 //! users can wait on them instead of sleeping.
 
 use std::time::Duration;
@@ -62,7 +62,9 @@ async fn starts_and_stops_are_events_with_their_reasons() -> anyhow::Result<()> 
 
     let asked = app.request("crashes", "panic", (), Duration::from_secs(1)).await;
     assert!(matches!(asked, Err(RequestError::RecipientStopped { .. })), "{asked:?}");
-    assert_eq!(events.next().await, stopped("crashes", ExitReason::Panicked("asked to".into())));
+    let panicked = ExitReason::Panicked("asked to".into());
+    assert_eq!(events.next().await, Some(Event::Failed { actor: Name::new("crashes"), reason: panicked.clone() }));
+    assert_eq!(events.next().await, stopped("crashes", panicked));
     assert!(!app.is_running("crashes"), "gone from the directory when its stop is heard");
 
     app.shutdown().await;
@@ -75,7 +77,9 @@ async fn a_failed_birth_stops_without_starting() -> anyhow::Result<()> {
     let builder = Application::builder().actor("unborn", Unborn);
     let mut events = builder.events();
     let app = builder.start().await?;
-    assert_eq!(events.next().await, stopped("unborn", ExitReason::Failed("no config".into())));
+    let failed = ExitReason::Failed("no config".into());
+    assert_eq!(events.next().await, Some(Event::Failed { actor: Name::new("unborn"), reason: failed.clone() }));
+    assert_eq!(events.next().await, stopped("unborn", failed));
     app.shutdown().await;
     Ok(())
 }
