@@ -17,8 +17,8 @@
 //! 3. **Checks**, stopping at the first failure:
 //!    `cargo fmt --check`, `cargo clippy -D warnings`, `cargo test`,
 //!    `cargo doc` with `RUSTDOCFLAGS=-D warnings`,
-//!    `cargo deny check bans licenses sources`, and a smoke run of the
-//!    `hello_world` example.
+//!    `cargo deny check bans licenses sources`, and smoke runs of the
+//!    examples.
 //!
 //! The time taken by each step and in total is printed.
 
@@ -142,10 +142,22 @@ fn run_pipeline(timings: &mut Vec<(&'static str, Duration)>) -> Result<()> {
             limit: minutes(5),
         },
         Step {
-            name: "example smoke test",
+            name: "example smoke test: hello_world",
             args: &["run", "--quiet", "--example", "hello_world", "--", "--count", "1"],
             env: &[("RUST_LOG", "info")],
             limit: minutes(10),
+        },
+        Step {
+            name: "example smoke test: supervision",
+            args: &["run", "--quiet", "--example", "supervision", "--", "--jobs", "6", "--crash-every", "3"],
+            env: &[("RUST_LOG", "warn")],
+            limit: minutes(5),
+        },
+        Step {
+            name: "example smoke test: embedded",
+            args: &["run", "--quiet", "--example", "embedded", "--", "--clients", "2"],
+            env: &[("RUST_LOG", "warn")],
+            limit: minutes(5),
         },
     ];
 
