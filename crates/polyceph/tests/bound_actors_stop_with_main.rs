@@ -4,10 +4,10 @@
 
 mod support;
 
+use polyceph::Name;
 use polyceph::error::SpawnError;
 use polyceph::prelude::*;
-use polyceph::{Event, Name};
-use support::Idle;
+use support::{Idle, stops};
 
 /// The main actor: stops on `quit`.
 struct Main;
@@ -35,15 +35,8 @@ async fn bound_actors_stop_with_main_and_unbound_ones_run_on() -> anyhow::Result
     app.spawn("late-bound", Idle, ActorOptions::new())?;
 
     app.send("main", "quit", ()).await?;
-    let mut stops = Vec::new();
-    while stops.len() < 3 {
-        if let Some(Event::Stopped { actor, reason }) = events.next().await {
-            stops.push((actor.to_string(), reason));
-        }
-    }
-    stops.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
-        stops,
+        stops(&mut events, 3).await,
         [
             ("bound".to_owned(), ExitReason::Shutdown),
             ("late-bound".to_owned(), ExitReason::Shutdown),

@@ -3,10 +3,13 @@
 //! an `Event::Stopped` with `ExitReason::Aborted`, while the others stop
 //! cleanly with `ExitReason::Shutdown`.
 
+mod support;
+
 use std::time::Duration;
 
+use polyceph::Name;
 use polyceph::prelude::*;
-use polyceph::{Event, Name};
+use support::stops;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -59,15 +62,8 @@ async fn stragglers_are_aborted_and_named_after_the_timeout() -> anyhow::Result<
     assert_eq!(aborted, [Name::new("hung-handler"), Name::new("slow-death")]);
     assert_eq!(app.stats().actors, 0, "everyone is gone");
 
-    let mut stops = Vec::new();
-    while stops.len() < 3 {
-        if let Some(Event::Stopped { actor, reason }) = events.next().await {
-            stops.push((actor.to_string(), reason));
-        }
-    }
-    stops.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
-        stops,
+        stops(&mut events, 3).await,
         [
             ("clean".to_owned(), ExitReason::Shutdown),
             ("hung-handler".to_owned(), ExitReason::Aborted),

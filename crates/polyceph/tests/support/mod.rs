@@ -133,3 +133,17 @@ pub async fn blocked_gate(
     assert_eq!(first.subject(), "block");
     Ok((app, gate, rx))
 }
+
+/// The next `n` stops on `events`, as (actor, reason), sorted by actor.
+pub async fn stops(events: &mut polyceph::Events, n: usize) -> Vec<(String, ExitReason)> {
+    let mut stops = Vec::with_capacity(n);
+    while stops.len() < n {
+        match events.next().await {
+            Some(polyceph::Event::Stopped { actor, reason }) => stops.push((actor.to_string(), reason)),
+            Some(_) => {}
+            None => panic!("the application is gone after {} stops", stops.len()),
+        }
+    }
+    stops.sort_by(|a, b| a.0.cmp(&b.0));
+    stops
+}
