@@ -31,6 +31,9 @@ pub(crate) struct ActorCell {
     /// Stops when the main actor stops.
     pub(crate) bound: bool,
     pub(crate) mode: Mode,
+    /// Whether it ever joined a topic or group: if not, leaving the
+    /// directory need not lock the topic and group maps.
+    joined: AtomicBool,
 }
 
 impl ActorCell {
@@ -42,6 +45,7 @@ impl ActorCell {
             abort: std::sync::OnceLock::new(),
             bound: true,
             mode: Mode::Task,
+            joined: AtomicBool::new(false),
         }
     }
 
@@ -180,10 +184,15 @@ impl Directory {
     /// Stops the application: no actor starts any more, and every running
     /// actor stops taking mail after the handler it is in.
     pub(crate) fn stop_all(&self) {
-        // Under the write lock, so no actor registers unseen meanwhile.
-        let actors = write(&self.actors);
-        self.stopping.store(true, Ordering::Relaxed);
-        for cell in actors.values() {
+        // The flag is set under the write lock, so every actor registers
+        // either before (and is in the snapshot) or not at all; the
+        // interrupts happen after, so stopping actors can leave meanwhile.
+        let running: Vec<_> = {
+            let actors = write(&self.actors);
+            self.stopping.store(true, Ordering::Relaxed);
+            actors.values().cloned().collect()
+        };
+        for cell in running {
             cell.mailbox.interrupt();
         }
     }
@@ -255,6 +264,9 @@ impl Directory {
                 actors.remove(&cell.name);
             }
         }
+        if !cell.joined.load(Ordering::Acquire) {
+            return;
+        }
         write(&self.topics).retain(|_, members| {
             if members.iter().any(|m| Arc::ptr_eq(m, cell)) {
                 *members = without(members, cell);
@@ -274,6 +286,7 @@ impl Directory {
 
     /// Adds `cell` to a topic; `false` if it was subscribed already.
     pub(crate) fn subscribe(&self, topic: Name, cell: &Arc<ActorCell>) -> bool {
+        cell.joined.store(true, Ordering::Release);
         let mut topics = write(&self.topics);
         let members = topics.entry(topic).or_insert_with(|| Arc::from([]));
         if members.iter().any(|m| Arc::ptr_eq(m, cell)) {
@@ -299,6 +312,7 @@ impl Directory {
 
     /// Adds `cell` to a group; `false` if it was a member already.
     pub(crate) fn join(&self, group: Name, cell: &Arc<ActorCell>) -> bool {
+        cell.joined.store(true, Ordering::Release);
         let mut groups = write(&self.groups);
         let entry = groups
             .entry(group)
