@@ -151,10 +151,15 @@ fn main() {
         let floor_value = memory_of("floor-by-value");
         let floor_boxed = memory_of("floor-boxed");
         let ours = memory_of("polyceph");
+        let supervised = memory_of("polyceph-supervised");
         println!(
             "| resident memory per idle actor ({IDLE_ACTORS} actors) | {floor_value} B (by-value envelope), {floor_boxed} B (boxed) | {ours} B | {:.2} / {:.2} |",
             floor_value as f64 / ours as f64,
             floor_boxed as f64 / ours as f64
+        );
+        println!(
+            "| resident memory per idle supervised actor (factory, restart on failure) | {floor_boxed} B (boxed) | {supervised} B | {:.2} |",
+            floor_boxed as f64 / supervised as f64
         );
     }
 }
@@ -470,6 +475,12 @@ fn memory_child(which: &str) {
                     let (tx, mut rx) = mpsc::channel::<Box<RawEnvelope>>(CAPACITY);
                     tokio::spawn(async move { while rx.recv().await.is_some() {} });
                     keep.push(Box::new(tx));
+                }
+            }
+            "polyceph-supervised" => {
+                for name in &names {
+                    let options = ActorOptions::new().restart(Restart::OnFailure);
+                    app.spawn_with(name, || Idle, options).expect("spawn");
                 }
             }
             _ => {
