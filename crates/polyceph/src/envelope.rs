@@ -100,7 +100,6 @@ struct Extra {
 
 static NO_HEADERS: Headers = Headers::new();
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

@@ -68,7 +68,6 @@ impl Value {
     }
 
     /// The number as a float, if this is a number.
-    #[allow(clippy::cast_precision_loss)]
     pub fn as_f64(&self) -> Option<f64> {
         match *self {
             Self::Float(f) => Some(f),

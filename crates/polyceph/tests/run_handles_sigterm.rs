@@ -99,32 +99,35 @@ fn sigterm(child: &Child) {
 }
 
 /// Waits for the child to exit (at most 20 s) and returns its exit code.
-fn exit_code(child: &mut Child) -> Option<i32> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status.code();
+fn exit_code(mut child: Child) -> Option<i32> {
+    let pid = child.id();
+    let (exited, status) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait().map(|status| status.code()));
+    });
+    match status.recv_timeout(Duration::from_secs(20)) {
+        Ok(code) => code.expect("wait for the child"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("the child did not exit within 20 s of the signal");
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = child.kill();
-    panic!("the child did not exit within 20 s of the signal");
 }
 
 #[test]
 fn sigterm_shuts_down_cleanly_with_status_zero() {
-    let (mut child, lines) = spawn_child("clean");
+    let (child, lines) = spawn_child("clean");
     let mut seen = Vec::new();
     wait_for(&lines, "ready", &mut seen);
     sigterm(&child);
     wait_for(&lines, "death: shutdown", &mut seen);
     wait_for(&lines, "run: ok", &mut seen);
-    assert_eq!(exit_code(&mut child), Some(0), "{seen:?}");
+    assert_eq!(exit_code(child), Some(0), "{seen:?}");
 }
 
 #[test]
 fn a_second_sigterm_forces_a_hung_shutdown() {
-    let (mut child, lines) = spawn_child("hang");
+    let (child, lines) = spawn_child("hang");
     let mut seen = Vec::new();
     wait_for(&lines, "ready", &mut seen);
     sigterm(&child);
@@ -132,5 +135,5 @@ fn a_second_sigterm_forces_a_hung_shutdown() {
     wait_for(&lines, "death: shutdown", &mut seen);
     sigterm(&child);
     wait_for(&lines, "run: forced to stop by a second signal: aborted worker", &mut seen);
-    assert_eq!(exit_code(&mut child), Some(4), "{seen:?}");
+    assert_eq!(exit_code(child), Some(4), "{seen:?}");
 }
