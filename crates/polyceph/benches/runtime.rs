@@ -143,9 +143,15 @@ fn main() {
         }
     }
     if wanted("spawn") {
-        let (floor, ours) =
-            alternate(|| runtime.block_on(floor_spawn_stop()), || runtime.block_on(polyceph_spawn_stop()));
-        row(&format!("spawn + stop {SPAWNS} actors"), floor, ours, SPAWNS);
+        for (label, stop) in [
+            ("spawn + stop (a poison pill each)", Stop::Poison),
+            ("spawn + stop, supervised (factory, `OnFailure`)", Stop::PoisonSupervised),
+            ("spawn + ordered shutdown (reverse start order)", Stop::Shutdown),
+        ] {
+            let (floor, ours) =
+                alternate(|| runtime.block_on(floor_spawn_stop()), || runtime.block_on(polyceph_spawn_stop(stop)));
+            row(&format!("{label}, {SPAWNS} actors"), floor, ours, SPAWNS);
+        }
     }
     if wanted("memory") {
         let floor_value = memory_of("floor-by-value");
@@ -432,15 +438,38 @@ async fn floor_spawn_stop() -> Duration {
     start.elapsed()
 }
 
-async fn polyceph_spawn_stop() -> Duration {
+#[derive(Clone, Copy)]
+enum Stop {
+    /// `poison(Address::Everyone)`: every actor stops on its own, concurrently.
+    Poison,
+    /// The same, for actors spawned with a factory and a restart policy.
+    PoisonSupervised,
+    /// `AppHandle::shutdown`: one at a time, in reverse start order.
+    Shutdown,
+}
+
+async fn polyceph_spawn_stop(stop: Stop) -> Duration {
     let start = Instant::now();
     let app = Application::builder().start().await.expect("start");
     let names: Vec<String> = (0..SPAWNS).map(|i| format!("idle-{i}")).collect();
     for name in &names {
-        app.spawn(name, Idle, ActorOptions::new()).expect("spawn");
+        match stop {
+            Stop::PoisonSupervised => {
+                app.spawn_with(name, || Idle, ActorOptions::new().restart(Restart::OnFailure)).expect("spawn")
+            }
+            Stop::Poison | Stop::Shutdown => app.spawn(name, Idle, ActorOptions::new()).expect("spawn"),
+        }
     }
+    match stop {
+        Stop::Poison | Stop::PoisonSupervised => {
+            app.poison(Address::Everyone).await.expect("poison");
+            app.wait().await;
+        }
+        Stop::Shutdown => drop(app.shutdown().await),
+    }
+    let elapsed = start.elapsed();
     app.shutdown().await;
-    start.elapsed()
+    elapsed
 }
 
 // ------------------------------------------------------------------- memory

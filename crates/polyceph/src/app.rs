@@ -732,21 +732,24 @@ impl AppHandle {
         self.post.directory.tracker.wait().await;
     }
 
-    /// Stops every actor (each runs `death` with
-    /// [`ExitReason::Shutdown`](crate::ExitReason::Shutdown) after the
-    /// handler it is in) and waits until they have stopped, for at most the
-    /// [shutdown timeout](Builder::shutdown_timeout). Actors still running
-    /// then are aborted without `death`, logged, and returned: an empty list
-    /// is a clean shutdown.
+    /// Shuts the application down gracefully, as an OTP supervisor does:
+    /// one actor at a time, in reverse start order, each gets a poison pill,
+    /// handles the mail queued before it, runs `death` with
+    /// [`ExitReason::Shutdown`](crate::ExitReason::Shutdown) and stops; then
+    /// the actor started before it gets its pill. No actor starts or
+    /// restarts any more. An actor that has not finished its turn within the
+    /// [shutdown timeout](Builder::shutdown_timeout) is aborted without
+    /// `death`, logged, and the shutdown goes on. Returns once every actor
+    /// has stopped, with the names of those aborted: an empty list is a
+    /// clean shutdown.
+    ///
+    /// Calling it again (or while an escalation is shutting the application
+    /// down) joins the same shutdown.
     pub async fn shutdown(&self) -> Vec<Name> {
-        let directory = &self.post.directory;
-        directory.stop_all();
-        if tokio::time::timeout(directory.shutdown_timeout, self.wait()).await.is_ok() {
-            return Vec::new();
-        }
-        let aborted = directory.abort_all();
+        let shutdown = self.post.directory.shutdown();
+        shutdown.finished().await;
         self.wait().await;
-        aborted
+        shutdown.aborted()
     }
 }
 

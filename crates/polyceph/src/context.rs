@@ -147,6 +147,9 @@ pub struct Context<A: Actor> {
     /// The restart policy (the rest of the supervision lives with the
     /// runner, and only for actors that can restart).
     pub(crate) restart: Restart,
+    /// A shutdown's turn, from the pill that stops this actor; dropped
+    /// once `death` is over.
+    pub(crate) turn: Option<Arc<dyn std::any::Any + Send + Sync>>,
     initial_frequency: Option<f64>,
 }
 
@@ -172,6 +175,7 @@ impl<A: Actor> Context<A> {
             frequency_changed: false,
             dying: false,
             failure: None,
+            turn: None,
         }
     }
 
@@ -247,7 +251,8 @@ impl<A: Actor> Context<A> {
     /// [`ReceiveError::Timeout`] if none arrives in time;
     /// [`ReceiveError::Closed`] if the mailbox closes.
     pub async fn receive(&mut self, filter: Filter, timeout: Duration) -> Result<Envelope, ReceiveError> {
-        if let Some(at) = self.stash.iter().position(|mail| filter.matches(mail)) {
+        let wanted = |mail: &Envelope| !mail.is_poison_pill() && filter.matches(mail);
+        if let Some(at) = self.stash.iter().position(wanted) {
             return self.stash.remove(at).map(handed_over).ok_or(ReceiveError::Closed);
         }
         let deadline = Instant::now() + timeout;
@@ -255,7 +260,7 @@ impl<A: Actor> Context<A> {
             match timeout_at(deadline, self.cell.mailbox.recv()).await {
                 Err(_) => return Err(ReceiveError::Timeout(timeout)),
                 Ok(Received::Interrupted | Received::Closed) => return Err(ReceiveError::Closed),
-                Ok(Received::Mail(mail)) if filter.matches(&mail) => return Ok(handed_over(mail)),
+                Ok(Received::Mail(mail)) if wanted(&mail) => return Ok(handed_over(mail)),
                 Ok(Received::Mail(mail)) => self.stash.push_back(mail),
             }
         }

@@ -2,12 +2,13 @@
 //! group, and the routing of envelopes to mailboxes.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use hashbrown::HashMap;
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::context::Supervision;
@@ -17,6 +18,7 @@ use crate::error::{SendError, SpawnError};
 use crate::events::{Event, EventSender};
 use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
 use crate::name::NameRef;
+use crate::shutdown::Shutdown;
 use crate::stats::{ActorCounters, AppStats, Counter};
 use crate::{ActorStats, Address, Envelope, ExitReason, Mode, Name};
 
@@ -34,6 +36,8 @@ pub(crate) struct ActorCell {
     /// Whether it ever joined a topic or group: if not, leaving the
     /// directory need not lock the topic and group maps.
     joined: AtomicBool,
+    /// Its place in the start order (set when registered; kept across restarts).
+    seq: AtomicU64,
 }
 
 impl ActorCell {
@@ -46,6 +50,7 @@ impl ActorCell {
             bound: true,
             mode: Mode::Task,
             joined: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
         }
     }
 
@@ -90,6 +95,16 @@ pub(crate) struct Directory {
     dead_letters: Counter,
     late_replies: Counter,
     stopping: AtomicBool,
+    /// Cancelled when the application starts stopping: wakes actors that
+    /// are between incarnations.
+    stopping_token: CancellationToken,
+    /// The graceful shutdown, once begun.
+    shutdown: std::sync::OnceLock<Arc<Shutdown>>,
+    /// Hands out places in the start order.
+    next_seq: AtomicU64,
+    /// The runtime the application started on (thread-mode actors run on
+    /// their own; the application's own tasks go here).
+    pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) tracker: TaskTracker,
     pub(crate) global_frequency: Option<f64>,
     pub(crate) deadlines: Arc<Deadlines>,
@@ -122,6 +137,10 @@ impl Directory {
             dead_letters: Counter::default(),
             late_replies: Counter::default(),
             stopping: AtomicBool::new(false),
+            stopping_token: CancellationToken::new(),
+            shutdown: std::sync::OnceLock::new(),
+            next_seq: AtomicU64::new(0),
+            runtime: tokio::runtime::Handle::current(),
             tracker: TaskTracker::new(),
         }
     }
@@ -138,6 +157,7 @@ impl Directory {
         if actors.contains_key(&cell.name) || self.lock_dormant().contains_key(&cell.name) {
             return Err(SpawnError::DuplicateName(cell.name.clone()));
         }
+        cell.seq.store(self.next_seq.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
         actors.insert(cell.name.clone(), cell);
         Ok(())
     }
@@ -192,29 +212,64 @@ impl Directory {
             self.stopping.store(true, Ordering::Relaxed);
             actors.values().cloned().collect()
         };
+        self.stopping_token.cancel();
         for cell in running {
             cell.mailbox.interrupt();
         }
     }
 
+    /// Shuts the application down gracefully (see [`Shutdown`]); the first
+    /// call begins it, every call returns it.
+    pub(crate) fn shutdown(self: &Arc<Self>) -> Arc<Shutdown> {
+        let mut running = None;
+        let shutdown = self.shutdown.get_or_init(|| {
+            // The flag is set under the write lock, so every actor registers
+            // either before (and is in the snapshot) or not at all.
+            let mut cells: Vec<_> = {
+                let actors = write(&self.actors);
+                self.stopping.store(true, Ordering::Relaxed);
+                actors.values().cloned().collect()
+            };
+            cells.sort_unstable_by_key(|cell| cell.seq.load(Ordering::Relaxed));
+            running = Some(cells);
+            Arc::new(Shutdown::default())
+        });
+        if let Some(running) = running {
+            self.stopping_token.cancel();
+            shutdown.start(self, running);
+        }
+        shutdown.clone()
+    }
+
+    /// Whether the application is stopping: no actor starts or restarts.
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Completes once the application starts stopping.
+    pub(crate) async fn stopping(&self) {
+        self.stopping_token.cancelled().await;
+    }
+
     /// Aborts every actor still running, without `death`, and names them.
     pub(crate) fn abort_all(&self) -> Vec<Name> {
         let stragglers: Vec<_> = read(&self.actors).values().cloned().collect();
-        stragglers
-            .into_iter()
-            .map(|cell| {
-                if cell.mode == Mode::Thread {
-                    tracing::error!(actor.name = %cell.name, "actor did not stop in time; its thread cannot be aborted and is left to finish");
-                } else {
-                    tracing::error!(actor.name = %cell.name, "actor aborted: it did not stop in time");
-                }
-                if let Some(abort) = cell.abort.get() {
-                    abort.abort();
-                }
-                self.events.send(Event::Stopped { actor: cell.name.clone(), reason: ExitReason::Aborted });
-                cell.name.clone()
-            })
-            .collect()
+        stragglers.iter().map(|cell| self.abort(cell)).collect()
+    }
+
+    /// Aborts an actor that did not stop in time, without `death` (a
+    /// thread-mode actor's thread cannot be aborted and is left to finish).
+    pub(crate) fn abort(&self, cell: &ActorCell) -> Name {
+        if cell.mode == Mode::Thread {
+            tracing::error!(actor.name = %cell.name, "actor did not stop in time; its thread cannot be aborted and is left to finish");
+        } else {
+            tracing::error!(actor.name = %cell.name, "actor aborted: it did not stop in time");
+        }
+        if let Some(abort) = cell.abort.get() {
+            abort.abort();
+        }
+        self.events.send(Event::Stopped { actor: cell.name.clone(), reason: ExitReason::Aborted });
+        cell.name.clone()
     }
 
     /// Pulls the emergency brake: the first pull is recorded and announced,
@@ -234,7 +289,7 @@ impl Directory {
 
     /// An actor failed more often than its restart intensity allows: the
     /// application stops (the first escalation counts).
-    pub(crate) fn escalate(&self, actor: Name, reason: ExitReason) {
+    pub(crate) fn escalate(self: &Arc<Self>, actor: Name, reason: ExitReason) {
         {
             let mut escalated = self.escalation.lock().unwrap_or_else(PoisonError::into_inner);
             if escalated.is_some() {
@@ -243,7 +298,7 @@ impl Directory {
             *escalated = Some((actor.clone(), reason.clone()));
         }
         self.events.send(Event::Escalated { actor, reason });
-        self.stop_all();
+        self.shutdown();
     }
 
     /// The escalation that stopped the application, if any.

@@ -95,7 +95,17 @@ struct Extra {
     slots: Option<Arc<Slots>>,
     /// A poison pill. Set only in process, never serialized or decoded, so
     /// mail from outside cannot forge one.
-    poison: bool,
+    pill: Option<Pill>,
+}
+
+/// What kind of poison pill an envelope is.
+#[derive(Clone)]
+pub(crate) enum Pill {
+    /// From [`AppHandle::poison`](crate::AppHandle::poison): stop normally.
+    Poison,
+    /// A shutdown's turn: stop with [`ExitReason::Shutdown`](crate::ExitReason::Shutdown);
+    /// the next actor's turn comes when the token is dropped.
+    Shutdown(Arc<dyn std::any::Any + Send + Sync>),
 }
 
 static NO_HEADERS: Headers = Headers::new();
@@ -154,7 +164,7 @@ impl Envelope {
                 in_reply_to: Some(o.id),
                 headers: original.headers().clone(),
                 slots: None,
-                poison: false,
+                pill: None,
             })),
         }))
     }
@@ -364,11 +374,15 @@ impl Envelope {
 
     /// Whether this is a poison pill ([`AppHandle::poison`](crate::AppHandle::poison)).
     pub fn is_poison_pill(&self) -> bool {
-        self.0.extra.as_ref().is_some_and(|e| e.poison)
+        self.pill().is_some()
     }
 
-    pub(crate) fn make_poison_pill(&mut self) {
-        self.extra_mut().poison = true;
+    pub(crate) fn pill(&self) -> Option<&Pill> {
+        self.0.extra.as_ref().and_then(|e| e.pill.as_ref())
+    }
+
+    pub(crate) fn make_pill(&mut self, pill: Pill) {
+        self.extra_mut().pill = Some(pill);
     }
 
     pub(crate) fn set_subject(&mut self, subject: Cow<'static, str>) {
@@ -514,7 +528,7 @@ impl<'de> serde::Deserialize<'de> for Envelope {
                 in_reply_to: w.in_reply_to,
                 headers: w.headers,
                 slots: None,
-                poison: false,
+                pill: None,
             })
         });
         Ok(Self(Box::new(Inner {

@@ -66,6 +66,7 @@ mod mode;
 mod name;
 pub mod prelude;
 mod runner;
+mod shutdown;
 mod stats;
 mod stopwatch;
 mod supervision;

@@ -11,7 +11,7 @@ use tokio::time::{Instant, timeout_at};
 use crate::deadlines::Registered;
 use crate::directory::{Directory, Routed};
 use crate::envelope::slots::{Slots, Undelivered};
-use crate::envelope::{Body, BodySlot};
+use crate::envelope::{Body, BodySlot, Pill};
 use crate::error::{DeliverError, RequestError, SendError};
 use crate::{Address, Envelope, Name, Value};
 
@@ -40,7 +40,7 @@ impl Post {
     pub(crate) async fn poison(&self, to: Address) -> Result<(), SendError> {
         let mut pill = Envelope::with_body(self.me.clone(), to, Cow::Borrowed("poison pill"), BodySlot::local(()))
             .with_incarnation(self.incarnation);
-        pill.make_poison_pill();
+        pill.make_pill(Pill::Poison);
         self.directory.route(pill, true).finish().await
     }
 

@@ -51,6 +51,8 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 pub(crate) struct Mailbox {
     state: Mutex<State>,
     interrupted: AtomicBool,
+    /// A shutdown's pill is queued: the actor's turn to stop has come.
+    winding_down: AtomicBool,
     space: Notify,
     capacity: usize,
     policy: FullPolicy,
@@ -101,6 +103,7 @@ impl Mailbox {
         Self {
             state: Mutex::new(State { queue, rx_waker: None, closed: false }),
             interrupted: AtomicBool::new(false),
+            winding_down: AtomicBool::new(false),
             space: Notify::new(),
             capacity,
             policy,
@@ -136,6 +139,24 @@ impl Mailbox {
             waker.wake();
         }
         Ok(evicted.map_or(Pushed::Queued, Pushed::Evicted))
+    }
+
+    /// Queues a shutdown's poison pill whatever the capacity and policy, so
+    /// that a full mailbox can still be shut down; hands it back if the
+    /// mailbox is closed.
+    pub(crate) fn push_pill(&self, pill: Envelope) -> Result<(), Envelope> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(pill);
+        }
+        state.queue.push(pill);
+        self.winding_down.store(true, Ordering::Release);
+        let waker = state.rx_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
     }
 
     /// Queues `envelope`, waiting for room if the policy is [`FullPolicy::Wait`].
@@ -205,11 +226,19 @@ impl Mailbox {
         }
     }
 
-    /// Takes the next envelope if one is queued.
-    #[cfg(test)]
+    /// Takes the next envelope if one is queued and the receiver is not interrupted.
     pub(crate) fn try_recv(&self) -> Option<Envelope> {
         let mut state = self.lock();
+        if self.is_interrupted() {
+            return None;
+        }
         self.pop_locked(&mut state)
+    }
+
+    /// Whether a shutdown's pill has been queued: the actor is to finish
+    /// its mail and stop, without more ticks.
+    pub(crate) fn is_winding_down(&self) -> bool {
+        self.winding_down.load(Ordering::Acquire)
     }
 
     fn pop_locked(&self, state: &mut MutexGuard<'_, State>) -> Option<Envelope> {
@@ -310,18 +339,24 @@ impl Queue {
         }
     }
 
-    /// The envelope to sacrifice when full: the oldest (of the lowest priority).
+    /// The envelope to sacrifice when full: the oldest (of the lowest
+    /// priority) that is not a poison pill; a pill is never evicted.
     fn pop_oldest(&mut self) -> Option<Envelope> {
+        fn oldest(queue: &mut VecDeque<Envelope>) -> Option<Envelope> {
+            let at = queue.iter().position(|envelope| !envelope.is_poison_pill())?;
+            queue.remove(at)
+        }
         match self {
-            Self::Fifo(queue) => queue.pop_front(),
+            Self::Fifo(queue) => oldest(queue),
             Self::Priority { levels, len } => {
-                let mut level = levels.first_entry()?;
-                let envelope = level.get_mut().pop_front();
-                if level.get().is_empty() {
-                    level.remove();
+                let (envelope, emptied) = levels
+                    .iter_mut()
+                    .find_map(|(&priority, level)| Some((oldest(level)?, level.is_empty().then_some(priority))))?;
+                if let Some(priority) = emptied {
+                    levels.remove(&priority);
                 }
                 *len -= 1;
-                envelope
+                Some(envelope)
             }
         }
     }
@@ -356,6 +391,23 @@ mod tests {
         let Ok(Pushed::Evicted(gone)) = mailbox.try_push(mail("new", 0)) else { panic!("expected an eviction") };
         assert_eq!(gone.subject(), "low");
         assert_eq!(drain(&mailbox), ["high", "new"]);
+    }
+
+    #[test]
+    fn a_poison_pill_is_never_evicted_and_fits_a_full_mailbox() {
+        for kind in [QueueKind::Fifo, QueueKind::Priority] {
+            let mailbox = Mailbox::new(2, kind, FullPolicy::DropOldest);
+            let mut pill = mail("pill", -1);
+            pill.make_pill(crate::envelope::Pill::Poison);
+            mailbox.try_push(pill).unwrap();
+            mailbox.try_push(mail("a", -1)).unwrap();
+            let Ok(Pushed::Evicted(gone)) = mailbox.try_push(mail("b", -1)) else { panic!("expected an eviction") };
+            assert_eq!(gone.subject(), "a", "{kind:?}");
+            let mut second = mail("second pill", 0);
+            second.make_pill(crate::envelope::Pill::Poison);
+            mailbox.push_pill(second).unwrap();
+            assert_eq!(mailbox.len(), 3, "{kind:?}: a pill goes beyond the capacity");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tracing::Instrument;
 
 use crate::context::{Route, Supervision};
 use crate::directory::{ActorCell, Directory};
+use crate::envelope::Pill;
 use crate::envelope::slots::Undelivered;
 use crate::events::Event;
 use crate::mail::Post;
@@ -107,6 +108,7 @@ async fn run<A: Actor>(
 ) {
     let (directory, actor_name) = (ctx.post.directory.clone(), ctx.cell.name.clone());
     let mut born = Some(born);
+    let mut turn = None;
     let reason = loop {
         let Some(mut actor) = source.next() else { break ExitReason::Normal };
         let reason = live(&mut actor, &mut ctx, born.take()).await;
@@ -114,12 +116,14 @@ async fn run<A: Actor>(
             tracing::error!(%panic, "death panicked");
         }
         drop(actor);
+        turn = ctx.turn.take();
         if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
             directory.events.send(Event::Failed { actor: actor_name.clone(), reason: reason.clone() });
         }
         let Some(restarts) = restarts.as_mut() else { break reason };
         let supervision = restarts.supervision;
-        if ctx.cell.mailbox.is_interrupted() || !supervision.restart.restarts_after(&reason) {
+        if ctx.cell.mailbox.is_interrupted() || directory.is_stopping() || !supervision.restart.restarts_after(&reason)
+        {
             break reason;
         }
         let Some(delay) = restarts.window.admit(Instant::now(), supervision.intensity, supervision.backoff) else {
@@ -127,7 +131,7 @@ async fn run<A: Actor>(
             break reason;
         };
         // Boxed: a timer inline would grow every idle actor's task.
-        if !delay.is_zero() && !Box::pin(back_off(delay, &ctx.cell)).await {
+        if !delay.is_zero() && !Box::pin(back_off(delay, &directory, &ctx.cell)).await {
             break reason;
         }
         ctx.reincarnate();
@@ -142,6 +146,8 @@ async fn run<A: Actor>(
     if was_main {
         directory.main_stopped();
     }
+    // A shutdown's turn passes to the next actor only now.
+    drop(turn);
 }
 
 async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<oneshot::Sender<()>>) -> ExitReason {
@@ -167,13 +173,18 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<onesho
         if ctx.cell.mailbox.is_interrupted() {
             return stopped_by_app(ctx);
         }
+        // Once its shutdown turn has come, the actor only finishes its mail.
+        let ticking = ticker.is_some() && !ctx.cell.mailbox.is_winding_down();
         tokio::select! {
             biased;
-            Some(due) = next_tick(&mut ticker) => {
+            Some(due) = next_tick(&mut ticker), if ticking => {
                 tick(actor, ctx, due).await;
                 if let Some(ticker) = &mut ticker {
                     ticker.schedule_after(due, &ctx.cell);
                 }
+                // Mail that waited during the tick goes before the next
+                // one, so a `life` that fills its period cannot starve mail.
+                Box::pin(handle_waiting(actor, ctx)).await;
             }
             received = ctx.next_mail() => match received {
                 // Boxed: inline, the dispatch state would be reserved in
@@ -193,16 +204,30 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<onesho
     }
 }
 
+/// Handles the mail waiting now (not what arrives meanwhile), unless the
+/// actor is stopping.
+async fn handle_waiting<A: Actor>(actor: &mut A, ctx: &mut Context<A>) {
+    let waiting = ctx.stash.len() + ctx.cell.mailbox.len();
+    for _ in 0..waiting {
+        if ctx.dying {
+            return;
+        }
+        let Some(mail) = ctx.stash.pop_front().or_else(|| ctx.cell.mailbox.try_recv()) else { return };
+        dispatch(actor, ctx, mail).await;
+    }
+}
+
 /// Why an interrupted actor stops: the emergency brake, or a shutdown.
 fn stopped_by_app<A: Actor>(ctx: &Context<A>) -> ExitReason {
     ctx.post.directory.ebraked().map_or(ExitReason::Shutdown, |(_, reason)| ExitReason::Ebrake(reason))
 }
 
 /// Waits `delay` before a restart; `false` if the application stops meanwhile.
-async fn back_off(delay: Duration, cell: &ActorCell) -> bool {
+async fn back_off(delay: Duration, directory: &Directory, cell: &ActorCell) -> bool {
     tokio::select! {
         () = tokio::time::sleep(delay) => true,
         () = cell.mailbox.interrupted() => false,
+        () = directory.stopping() => false,
     }
 }
 
@@ -292,9 +317,17 @@ pub(crate) async fn dispatch<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail
 }
 
 async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
-    if mail.is_poison_pill() {
+    if let Some(pill) = mail.pill() {
         // Everything queued before it has been handled: stop here.
-        tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping");
+        match pill {
+            Pill::Poison => tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping"),
+            Pill::Shutdown(turn) => {
+                tracing::debug!("shutdown: stopping");
+                // Held until `death` is over: then the next actor's turn comes.
+                ctx.turn = Some(turn.clone());
+                ctx.failure.get_or_insert(ExitReason::Shutdown);
+            }
+        }
         ctx.dying = true;
         return;
     }
@@ -424,7 +457,8 @@ impl<A: Actor> Drop for Context<A> {
         let directory = &self.post.directory;
         directory.unregister(&self.cell);
         let left = self.stash.drain(..).chain(self.cell.mailbox.close());
-        for envelope in left {
+        // A pill left over needs no answer; a shutdown's turn passes on as it drops.
+        for envelope in left.filter(|envelope| !envelope.is_poison_pill()) {
             envelope.set_fate(Undelivered::Stopped);
             directory.dead_letter(&envelope, "actor stopped with the mail queued");
         }
