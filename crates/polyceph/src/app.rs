@@ -14,7 +14,7 @@ use crate::events::{Event, EventSender, Events};
 use crate::mail::{Mail, Post};
 use crate::mailbox::{DEFAULT_CAPACITY, FullPolicy, QueueKind};
 use crate::runner::Source;
-use crate::supervision::{Backoff, Intensity, Restart};
+use crate::supervision::{Backoff, Intensity, Restart, Strategy, SupervisorOptions};
 use crate::{Actor, ActorStats, Address, AppStats, Envelope, Mode, Name, runner};
 
 /// An application: a set of named actors that start together.
@@ -69,7 +69,8 @@ impl Application {
     pub fn builder() -> Builder {
         Builder {
             global_frequency: None,
-            specs: Vec::new(),
+            strategy: Strategy::OneForOne,
+            entries: Vec::new(),
             events: EventSender::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             force_stop: true,
@@ -91,8 +92,10 @@ impl Application {
 ///     .policy(FullPolicy::DropOldest);
 /// # let _ = telemetry;
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActorOptions {
+    /// The nested supervisor it is placed under (default: the application).
+    under: Option<String>,
     frequency: Frequency,
     capacity: usize,
     queue: QueueKind,
@@ -114,6 +117,7 @@ impl ActorOptions {
     /// 1024 envelopes, senders wait when it is full.
     pub fn new() -> Self {
         Self {
+            under: None,
             frequency: Frequency::Global,
             capacity: DEFAULT_CAPACITY,
             queue: QueueKind::Fifo,
@@ -202,11 +206,20 @@ impl ActorOptions {
         self
     }
 
-    fn cell(&self, name: Name) -> ActorCell {
+    /// Places the actor under a nested supervisor declared with
+    /// [`Builder::supervisor`] (default: directly under the application).
+    #[must_use]
+    pub fn under(mut self, supervisor: impl Into<String>) -> Self {
+        self.under = Some(supervisor.into());
+        self
+    }
+
+    fn cell(&self, name: Name, directory: &Directory) -> Result<ActorCell, SpawnError> {
         let mut cell = ActorCell::new(name, self.capacity, self.queue, self.policy);
         cell.bound = self.bound;
         cell.mode = self.mode;
-        cell
+        cell.supervisor = directory.coordinator(self.under.as_deref())?;
+        Ok(cell)
     }
 
     fn resolve(&self, name: &Name, global: Option<f64>) -> Result<Option<f64>, SpawnError> {
@@ -231,6 +244,12 @@ impl Default for ActorOptions {
     }
 }
 
+/// What a builder adds, in start order.
+enum Entry {
+    Actor(Spec),
+    Supervisor(String, SupervisorOptions),
+}
+
 struct Spec {
     name: String,
     options: ActorOptions,
@@ -244,7 +263,8 @@ struct Spec {
 #[must_use = "an application does nothing until .start() or .run()"]
 pub struct Builder {
     global_frequency: Option<f64>,
-    specs: Vec<Spec>,
+    strategy: Strategy,
+    entries: Vec<Entry>,
     events: EventSender,
     shutdown_timeout: Duration,
     force_stop: bool,
@@ -281,6 +301,40 @@ impl Builder {
         self.events.subscribe()
     }
 
+    /// The application's own restart strategy for the actors and
+    /// supervisors directly under it (default [`Strategy::OneForOne`]).
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Declares a nested supervisor, in start order among the actors; the
+    /// actors and supervisors placed [under](ActorOptions::under) it must
+    /// come after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use polyceph::prelude::*;
+    /// # use polyceph::{Strategy, SupervisorOptions};
+    /// # #[derive(Default)] struct Imu;
+    /// # impl Actor for Imu {}
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let app = Application::builder()
+    ///     .supervisor("sensors", SupervisorOptions::new(Strategy::OneForAll))
+    ///     .actor_with("imu", Imu::default).restart(Restart::OnFailure).under("sensors")
+    ///     .actor_with("gps", Imu::default).restart(Restart::OnFailure).under("sensors")
+    ///     .start()
+    ///     .await?;
+    /// # app.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn supervisor(mut self, name: impl Into<String>, options: SupervisorOptions) -> Self {
+        self.entries.push(Entry::Supervisor(name.into(), options));
+        self
+    }
+
     /// Adds an actor made by `factory`, which makes a new one for every
     /// restart (see [`ActorOptions::restart`]); the calls that follow set
     /// its options.
@@ -290,7 +344,7 @@ impl Builder {
         factory: impl Fn() -> A + Send + Sync + 'static,
     ) -> ActorBuilder {
         let factory: Arc<dyn Fn() -> A + Send + Sync> = Arc::new(factory);
-        self.specs.push(Spec {
+        self.entries.push(Entry::Actor(Spec {
             name: name.into(),
             options: ActorOptions::new(),
             launch: Box::new(move |directory, cell, hz, supervision| {
@@ -299,7 +353,7 @@ impl Builder {
             restartable: true,
             autostart: true,
             main: false,
-        });
+        }));
         ActorBuilder(self)
     }
 
@@ -308,7 +362,7 @@ impl Builder {
     /// Names compare ignoring case; two actors with one name fail the start
     /// with [`SpawnError::DuplicateName`].
     pub fn actor<A: Actor>(mut self, name: impl Into<String>, actor: A) -> ActorBuilder {
-        self.specs.push(Spec {
+        self.entries.push(Entry::Actor(Spec {
             name: name.into(),
             options: ActorOptions::new(),
             launch: Box::new(move |directory, cell, hz, supervision| {
@@ -317,7 +371,7 @@ impl Builder {
             restartable: false,
             autostart: true,
             main: false,
-        });
+        }));
         ActorBuilder(self)
     }
 
@@ -338,9 +392,18 @@ impl Builder {
         if let Some(hz) = self.global_frequency {
             InvalidFrequency::check(hz)?;
         }
-        let directory = Arc::new(Directory::new(self.global_frequency, self.events, self.shutdown_timeout));
-        let mut ready = Vec::with_capacity(self.specs.len());
-        for spec in self.specs {
+        let directory =
+            Arc::new(Directory::new(self.global_frequency, self.events, self.shutdown_timeout, self.strategy));
+        directory.start_orchestrator();
+        let mut ready = Vec::with_capacity(self.entries.len());
+        for entry in self.entries {
+            let spec = match entry {
+                Entry::Actor(spec) => spec,
+                Entry::Supervisor(name, options) => {
+                    directory.add_supervisor(valid_name(&name)?, &options)?;
+                    continue;
+                }
+            };
             let name = valid_name(&spec.name)?;
             let hz = spec.options.resolve(&name, self.global_frequency)?;
             if !spec.restartable && spec.options.supervision.restart != Restart::Never {
@@ -349,7 +412,7 @@ impl Builder {
             if spec.main && directory.main.set(name.clone()).is_err() {
                 return Err(SpawnError::TwoMains(name));
             }
-            let cell = Arc::new(spec.options.cell(name));
+            let cell = Arc::new(spec.options.cell(name, &directory)?);
             let supervision = spec.options.supervision;
             if spec.autostart {
                 directory.register(cell.clone())?;
@@ -432,7 +495,14 @@ impl Builder {
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<_> = self.specs.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<_> = self
+            .entries
+            .iter()
+            .map(|entry| match entry {
+                Entry::Actor(spec) => spec.name.as_str(),
+                Entry::Supervisor(name, _) => name.as_str(),
+            })
+            .collect();
         f.debug_struct("Builder").field("global_frequency", &self.global_frequency).field("actors", &names).finish()
     }
 }
@@ -443,11 +513,23 @@ impl fmt::Debug for Builder {
 pub struct ActorBuilder(Builder);
 
 impl ActorBuilder {
+    fn spec(&mut self) -> Option<&mut Spec> {
+        match self.0.entries.last_mut() {
+            Some(Entry::Actor(spec)) => Some(spec),
+            _ => None,
+        }
+    }
+
     fn options(mut self, change: impl FnOnce(ActorOptions) -> ActorOptions) -> Self {
-        if let Some(spec) = self.0.specs.last_mut() {
-            spec.options = change(spec.options);
+        if let Some(spec) = self.spec() {
+            spec.options = change(std::mem::take(&mut spec.options));
         }
         self
+    }
+
+    /// See [`ActorOptions::under`].
+    pub fn under(self, supervisor: impl Into<String>) -> Self {
+        self.options(|o| o.under(supervisor))
     }
 
     /// See [`ActorOptions::frequency`].
@@ -505,7 +587,7 @@ impl ActorBuilder {
     /// fails with `NoSuchRecipient`, until [`AppHandle::start_actor`] or
     /// [`Context::start_actor`](crate::Context::start_actor) starts it.
     pub fn autostart(mut self, autostart: bool) -> Self {
-        if let Some(spec) = self.0.specs.last_mut() {
+        if let Some(spec) = self.spec() {
             spec.autostart = autostart;
         }
         self
@@ -515,7 +597,7 @@ impl ActorBuilder {
     /// stops, for whatever reason, every actor [bound](ActorOptions::bound)
     /// to it stops too. An application has at most one.
     pub fn main(mut self) -> Self {
-        if let Some(spec) = self.0.specs.last_mut() {
+        if let Some(spec) = self.spec() {
             spec.main = true;
         }
         self
@@ -543,6 +625,16 @@ impl ActorBuilder {
     /// See [`Builder::global_frequency`].
     pub fn global_frequency(self, hz: f64) -> Self {
         Self(self.0.global_frequency(hz))
+    }
+
+    /// See [`Builder::strategy`].
+    pub fn strategy(self, strategy: Strategy) -> Self {
+        Self(self.0.strategy(strategy))
+    }
+
+    /// See [`Builder::supervisor`].
+    pub fn supervisor(self, name: impl Into<String>, options: SupervisorOptions) -> Builder {
+        self.0.supervisor(name, options)
     }
 
     /// See [`Builder::events`].
@@ -668,7 +760,7 @@ impl AppHandle {
         let directory = &self.post.directory;
         let name = valid_name(name)?;
         let hz = options.resolve(&name, directory.global_frequency)?;
-        let cell = Arc::new(options.cell(name));
+        let cell = Arc::new(options.cell(name, directory)?);
         directory.register(cell.clone())?;
         // Not waited for: see above.
         drop(runner::launch(directory, cell, source, hz, options.supervision));

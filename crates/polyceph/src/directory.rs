@@ -20,6 +20,8 @@ use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
 use crate::name::NameRef;
 use crate::shutdown::Shutdown;
 use crate::stats::{ActorCounters, AppStats, Counter};
+use crate::supervision::{Strategy, SupervisorOptions};
+use crate::supervisor::{Node, Report};
 use crate::{ActorStats, Address, Envelope, ExitReason, Mode, Name};
 
 /// What the runtime keeps of a running actor: its name, mailbox and counters.
@@ -38,6 +40,9 @@ pub(crate) struct ActorCell {
     joined: AtomicBool,
     /// Its place in the start order (set when registered; kept across restarts).
     seq: AtomicU64,
+    /// The supervisor that coordinates its restarts, if any: `None` under
+    /// the application's one-for-one, where it restarts on its own.
+    pub(crate) supervisor: Option<Arc<Node>>,
 }
 
 impl ActorCell {
@@ -51,7 +56,13 @@ impl ActorCell {
             mode: Mode::Task,
             joined: AtomicBool::new(false),
             seq: AtomicU64::new(0),
+            supervisor: None,
         }
+    }
+
+    /// Its place in the start order.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq.load(Ordering::Relaxed)
     }
 
     pub(crate) fn stats(&self) -> ActorStats {
@@ -102,6 +113,12 @@ pub(crate) struct Directory {
     shutdown: std::sync::OnceLock<Arc<Shutdown>>,
     /// Hands out places in the start order.
     next_seq: AtomicU64,
+    /// The application's own supervisor.
+    pub(crate) root: Arc<Node>,
+    /// Nested supervisors, by name.
+    supervisors: std::sync::Mutex<HashMap<Name, Arc<Node>>>,
+    /// Where actors report to their supervisor (see [`crate::supervisor`]).
+    reports: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Report>>,
     /// The runtime the application started on (thread-mode actors run on
     /// their own; the application's own tasks go here).
     pub(crate) runtime: tokio::runtime::Handle,
@@ -121,8 +138,16 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
-    pub(crate) fn new(global_frequency: Option<f64>, events: EventSender, shutdown_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        global_frequency: Option<f64>,
+        events: EventSender,
+        shutdown_timeout: Duration,
+        strategy: Strategy,
+    ) -> Self {
         Self {
+            root: Node::new(Name::new(crate::app::APP_SENDER), strategy, None, 0, Supervision::default()),
+            supervisors: std::sync::Mutex::default(),
+            reports: std::sync::OnceLock::new(),
             shutdown_timeout,
             dormant: std::sync::Mutex::default(),
             main: std::sync::OnceLock::new(),
@@ -139,7 +164,7 @@ impl Directory {
             stopping: AtomicBool::new(false),
             stopping_token: CancellationToken::new(),
             shutdown: std::sync::OnceLock::new(),
-            next_seq: AtomicU64::new(0),
+            next_seq: AtomicU64::new(1),
             runtime: tokio::runtime::Handle::current(),
             tracker: TaskTracker::new(),
         }
@@ -157,9 +182,64 @@ impl Directory {
         if actors.contains_key(&cell.name) || self.lock_dormant().contains_key(&cell.name) {
             return Err(SpawnError::DuplicateName(cell.name.clone()));
         }
-        cell.seq.store(self.next_seq.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        let seq = self.next_seq();
+        cell.seq.store(seq, Ordering::Relaxed);
+        if let Some(node) = &cell.supervisor {
+            node.add(seq, cell.clone());
+        }
         actors.insert(cell.name.clone(), cell);
         Ok(())
+    }
+
+    /// The next place in the start order.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Declares a nested supervisor under `parent` (or the application).
+    pub(crate) fn add_supervisor(&self, name: Name, options: &SupervisorOptions) -> Result<(), SpawnError> {
+        let parent = match &options.parent {
+            Some(parent) => self.supervisor(parent)?,
+            None => self.root.clone(),
+        };
+        let mut supervisors = self.supervisors.lock().unwrap_or_else(PoisonError::into_inner);
+        if supervisors.contains_key(&name) {
+            return Err(SpawnError::DuplicateName(name));
+        }
+        let supervision =
+            Supervision { restart: options.restart, intensity: options.intensity, backoff: options.backoff };
+        let node = Node::new(name.clone(), options.strategy, Some(parent), self.next_seq(), supervision);
+        supervisors.insert(name, node);
+        Ok(())
+    }
+
+    fn supervisor(&self, name: &str) -> Result<Arc<Node>, SpawnError> {
+        let supervisors = self.supervisors.lock().unwrap_or_else(PoisonError::into_inner);
+        supervisors.get(&NameRef(name)).cloned().ok_or_else(|| SpawnError::NoSuchSupervisor(Name::new(name)))
+    }
+
+    /// The supervisor that coordinates the restarts of an actor placed
+    /// `under` a supervisor (or the application): `None` when the actor can
+    /// restart on its own.
+    pub(crate) fn coordinator(&self, under: Option<&str>) -> Result<Option<Arc<Node>>, SpawnError> {
+        match under {
+            Some(name) => self.supervisor(name).map(Some),
+            None if self.root.strategy == Strategy::OneForOne => Ok(None),
+            None => Ok(Some(self.root.clone())),
+        }
+    }
+
+    /// Starts the orchestrator that handles the supervisors' reports.
+    pub(crate) fn start_orchestrator(self: &Arc<Self>) {
+        let _ = self.reports.set(crate::supervisor::orchestrator(self));
+    }
+
+    /// Hands a parked actor's report to the orchestrator.
+    pub(crate) fn report(&self, report: Report) {
+        if let Some(reports) = self.reports.get() {
+            // Fails only once the orchestrator is gone with the application.
+            let _ = reports.send(report);
+        }
     }
 
     /// Keeps an actor to be started later by name.

@@ -272,6 +272,9 @@ pub enum SpawnError {
     /// unknown, or already started.
     #[error("no actor named {0} waits to be started")]
     NotDormant(Name),
+    /// No supervisor of this name was declared (before it was named).
+    #[error("no supervisor named {0} (declare it with Builder::supervisor before naming it)")]
+    NoSuchSupervisor(Name),
 }
 
 /// The application could not run.

@@ -55,6 +55,14 @@ pub enum Event {
         /// Its last failure.
         reason: ExitReason,
     },
+    /// A supervisor restarted some of its children after one of them (or a
+    /// nested supervisor) failed, as its [`Strategy`](crate::Strategy) says.
+    SupervisorRestarted {
+        /// The supervisor: a nested one's name, or `$app`.
+        supervisor: Name,
+        /// The child whose failure caused it.
+        after: Name,
+    },
     /// The emergency brake was pulled: every actor stops now.
     Ebrake {
         /// Who pulled it: an actor, or `$app` for an [`AppHandle`](crate::AppHandle).
@@ -178,6 +186,9 @@ impl EventSender {
             Event::Started { actor } => tracing::info!(actor.name = %actor, "actor started"),
             Event::Stopped { actor, reason } => tracing::info!(actor.name = %actor, %reason, "actor stopped"),
             Event::Ebrake { by, reason } => tracing::error!(by = %by, reason, "emergency brake"),
+            Event::SupervisorRestarted { supervisor, after } => {
+                tracing::warn!(supervisor = %supervisor, after = %after, "supervisor restarted its children");
+            }
             Event::Failed { actor, reason } => tracing::error!(actor.name = %actor, %reason, "actor failed"),
             Event::Restarted { actor, incarnation } => {
                 tracing::warn!(actor.name = %actor, actor.incarnation = format_args!("{incarnation:016x}"), "actor restarted");
@@ -207,6 +218,9 @@ pub enum ExitReason {
     /// It did not stop within the shutdown timeout and was aborted; its
     /// `death` did not run (or did not finish).
     Aborted,
+    /// Its supervisor stopped it to restart it together with a failed
+    /// sibling (see [`Strategy`](crate::Strategy)); it is started again.
+    SupervisorRestart,
 }
 
 impl fmt::Display for ExitReason {
@@ -218,6 +232,7 @@ impl fmt::Display for ExitReason {
             Self::Panicked(m) => write!(f, "panicked: {m}"),
             Self::Ebrake(r) => write!(f, "emergency brake: {r}"),
             Self::Aborted => f.write_str("aborted after the shutdown timeout"),
+            Self::SupervisorRestart => f.write_str("stopped by its supervisor to restart with a failed sibling"),
         }
     }
 }

@@ -70,6 +70,7 @@ mod shutdown;
 mod stats;
 mod stopwatch;
 mod supervision;
+mod supervisor;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod value;
@@ -87,7 +88,7 @@ pub use mode::Mode;
 pub use name::Name;
 pub use stats::{ActorStats, AppStats};
 pub use stopwatch::{Resolution, Stopwatch};
-pub use supervision::{Backoff, Intensity, Restart};
+pub use supervision::{Backoff, Intensity, Restart, Strategy, SupervisorOptions};
 pub use value::{Headers, Value};
 
 /// The README's examples, compiled and run as doctests.

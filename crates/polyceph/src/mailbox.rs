@@ -8,7 +8,7 @@
 //! that were waiting for room.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -45,12 +45,20 @@ pub enum FullPolicy {
     DropOldest,
 }
 
+/// The receiver takes mail.
+const RUNNING: u8 = 0;
+/// The receiver's supervisor wants this incarnation to end (for a restart).
+const RECYCLE: u8 = 1;
+/// The application is stopping: the receiver stops taking mail for good.
+const STOPPED: u8 = 2;
+
 /// The default mailbox capacity.
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 pub(crate) struct Mailbox {
     state: Mutex<State>,
-    interrupted: AtomicBool,
+    /// [`RUNNING`], [`RECYCLE`] or [`STOPPED`].
+    interrupted: AtomicU8,
     /// A shutdown's pill is queued: the actor's turn to stop has come.
     winding_down: AtomicBool,
     space: Notify,
@@ -102,7 +110,7 @@ impl Mailbox {
         };
         Self {
             state: Mutex::new(State { queue, rx_waker: None, closed: false }),
-            interrupted: AtomicBool::new(false),
+            interrupted: AtomicU8::new(RUNNING),
             winding_down: AtomicBool::new(false),
             space: Notify::new(),
             capacity,
@@ -219,7 +227,34 @@ impl Mailbox {
     /// Makes the receiver stop taking mail: it gets
     /// [`Received::Interrupted`] from now on, queued mail stays queued.
     pub(crate) fn interrupt(&self) {
-        self.interrupted.store(true, Ordering::Release);
+        self.interrupted.store(STOPPED, Ordering::Release);
+        self.wake_receiver();
+    }
+
+    /// Makes the receiver end its incarnation after the handler it is in,
+    /// for its supervisor to restart it; queued mail stays queued.
+    pub(crate) fn recycle(&self) {
+        if self.interrupted.compare_exchange(RUNNING, RECYCLE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            self.wake_receiver();
+        }
+    }
+
+    /// Clears a [`recycle`](Mailbox::recycle) request; `true` if there was one.
+    pub(crate) fn take_recycle(&self) -> bool {
+        self.interrupted.compare_exchange(RECYCLE, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// Whether a [`recycle`](Mailbox::recycle) request is pending.
+    pub(crate) fn is_recycling(&self) -> bool {
+        self.interrupted.load(Ordering::Acquire) == RECYCLE
+    }
+
+    /// Whether [`interrupt`](Mailbox::interrupt) was called: stopped for good.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.interrupted.load(Ordering::Acquire) == STOPPED
+    }
+
+    fn wake_receiver(&self) {
         let waker = self.lock().rx_waker.take();
         if let Some(waker) = waker {
             waker.wake();
@@ -269,9 +304,10 @@ impl Mailbox {
         .await;
     }
 
-    /// Whether [`interrupt`](Mailbox::interrupt) was called.
+    /// Whether [`interrupt`](Mailbox::interrupt) or [`recycle`](Mailbox::recycle)
+    /// was called: the receiver is to stop taking mail.
     pub(crate) fn is_interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::Acquire)
+        self.interrupted.load(Ordering::Acquire) != RUNNING
     }
 
     /// Closes the mailbox: later sends fail, waiting senders are released,

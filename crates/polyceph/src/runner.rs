@@ -22,7 +22,8 @@ use crate::envelope::slots::Undelivered;
 use crate::events::Event;
 use crate::mail::Post;
 use crate::mailbox::Received;
-use crate::supervision::{Restart, RestartWindow};
+use crate::supervision::{Restart, RestartWindow, Strategy};
+use crate::supervisor::{Go, Report};
 use crate::{Actor, Context, Envelope, ExitReason, Mode, Stopwatch};
 
 /// Where an actor's incarnations come from: one value, or a factory that
@@ -121,18 +122,10 @@ async fn run<A: Actor>(
             directory.events.send(Event::Failed { actor: actor_name.clone(), reason: reason.clone() });
         }
         let Some(restarts) = restarts.as_mut() else { break reason };
-        let supervision = restarts.supervision;
-        if ctx.cell.mailbox.is_interrupted() || directory.is_stopping() || !supervision.restart.restarts_after(&reason)
-        {
-            break reason;
-        }
-        let Some(delay) = restarts.window.admit(Instant::now(), supervision.intensity, supervision.backoff) else {
-            directory.escalate(actor_name.clone(), reason.clone());
-            break reason;
-        };
-        // Boxed: a timer inline would grow every idle actor's task.
-        if !delay.is_zero() && !Box::pin(back_off(delay, &directory, &ctx.cell)).await {
-            break reason;
+        // Boxed: a timer or a wait inline would grow every idle actor's task.
+        match Box::pin(again(&directory, &ctx.cell, restarts, &reason)).await {
+            Some(next_born) => born = next_born,
+            None => break reason,
         }
         ctx.reincarnate();
         ctx.cell.counters.restarts.bump();
@@ -140,7 +133,11 @@ async fn run<A: Actor>(
     };
     // Dropping the context closes the mailbox and accounts for what is
     // left; the actor is gone from the directory when `Stopped` is heard.
+    let cell = ctx.cell.clone();
     drop(ctx);
+    if let Some(node) = &cell.supervisor {
+        node.remove(cell.seq());
+    }
     let was_main = directory.main.get() == Some(&actor_name);
     directory.events.send(Event::Stopped { actor: actor_name, reason });
     if was_main {
@@ -148,6 +145,72 @@ async fn run<A: Actor>(
     }
     // A shutdown's turn passes to the next actor only now.
     drop(turn);
+}
+
+/// Whether another incarnation follows one that ended with `reason`, and
+/// when: `None` if not, else once the back-off is over or, for an actor
+/// whose supervisor coordinates restarts, once the supervisor starts it
+/// again (with the sender to tell it `birth` is over).
+async fn again(
+    directory: &Arc<Directory>,
+    cell: &ActorCell,
+    restarts: &mut Restarts,
+    reason: &ExitReason,
+) -> Option<Option<oneshot::Sender<()>>> {
+    if cell.mailbox.is_stopped() || directory.is_stopping() {
+        return None;
+    }
+    let Restarts { supervision, window } = restarts;
+    let node = cell.supervisor.as_ref();
+    // Whether to report to the supervisor, and whether as an escalation.
+    let mut report = None;
+    // Stopped by its supervisor for a restart: just wait to be started.
+    if !cell.mailbox.take_recycle() {
+        if !supervision.restart.restarts_after(reason) {
+            return None;
+        }
+        match window.admit(Instant::now(), supervision.intensity, supervision.backoff) {
+            None if node.is_none() => {
+                directory.escalate(cell.name.clone(), reason.clone());
+                return None;
+            }
+            None => report = Some(true),
+            Some(delay) => {
+                if !delay.is_zero() && !back_off(delay, directory, cell).await {
+                    return None;
+                }
+                let coordinated = node.is_some_and(|node| node.strategy != Strategy::OneForOne);
+                if coordinated {
+                    report = Some(false);
+                } else if !cell.mailbox.take_recycle() {
+                    return Some(None);
+                }
+            }
+        }
+    }
+    let node = node?;
+    let (go, told) = oneshot::channel();
+    let seq = cell.seq();
+    node.park(seq, go);
+    if let Some(escalate) = report {
+        directory.report(Report {
+            node: node.clone(),
+            seq,
+            actor: cell.name.clone(),
+            reason: reason.clone(),
+            escalate,
+        });
+    }
+    let told = tokio::select! {
+        told = told => told.ok(),
+        () = directory.stopping() => None,
+    };
+    let Go::Start { fresh, born } = told?;
+    if fresh {
+        *window = RestartWindow::default();
+    }
+    cell.mailbox.take_recycle();
+    Some(Some(born))
 }
 
 async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<oneshot::Sender<()>>) -> ExitReason {
@@ -217,16 +280,21 @@ async fn handle_waiting<A: Actor>(actor: &mut A, ctx: &mut Context<A>) {
     }
 }
 
-/// Why an interrupted actor stops: the emergency brake, or a shutdown.
+/// Why an interrupted actor stops: its supervisor's restart, the emergency
+/// brake, or a shutdown.
 fn stopped_by_app<A: Actor>(ctx: &Context<A>) -> ExitReason {
+    if ctx.cell.mailbox.is_recycling() {
+        return ExitReason::SupervisorRestart;
+    }
     ctx.post.directory.ebraked().map_or(ExitReason::Shutdown, |(_, reason)| ExitReason::Ebrake(reason))
 }
 
-/// Waits `delay` before a restart; `false` if the application stops meanwhile.
+/// Waits `delay` before a restart; `false` if the application stops
+/// meanwhile. A supervisor's restart request ends the wait early.
 async fn back_off(delay: Duration, directory: &Directory, cell: &ActorCell) -> bool {
     tokio::select! {
         () = tokio::time::sleep(delay) => true,
-        () = cell.mailbox.interrupted() => false,
+        () = cell.mailbox.interrupted() => !cell.mailbox.is_stopped(),
         () = directory.stopping() => false,
     }
 }

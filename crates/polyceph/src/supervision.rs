@@ -33,12 +33,104 @@ impl Restart {
     }
 
     pub(crate) fn restarts_after(self, reason: &ExitReason) -> bool {
+        if *reason == ExitReason::SupervisorRestart {
+            return self != Self::Never;
+        }
         let failed = matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_));
         match self {
             Self::Never => false,
             Self::OnFailure => failed,
             Self::Always => failed || *reason == ExitReason::Normal,
         }
+    }
+}
+
+/// Which actors a supervisor restarts when one of its children fails and
+/// is to be restarted (OTP's restart strategies).
+///
+/// Children are ordered by when they were first started; a restart keeps
+/// a child's place. Siblings stopped for the restart run `death` with
+/// [`ExitReason::SupervisorRestart`], last started first, keep their
+/// mailboxes, and are started again in start order, each `birth` over
+/// before the next begins. A sibling that cannot restart (added as a
+/// value, or [`Restart::Never`]) stays stopped, as an OTP temporary child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Only the failed child (the default).
+    #[default]
+    OneForOne,
+    /// Every child of the supervisor.
+    OneForAll,
+    /// The failed child and every child started after it.
+    RestForOne,
+}
+
+/// A nested supervisor: a group of actors with its own strategy, itself a
+/// child of the application (or of another supervisor).
+///
+/// When one of its children fails more often than the child's intensity
+/// allows, the supervisor fails: all its children stop, and its parent
+/// restarts it (all its children afresh, in start order) as its own
+/// [`restart`](SupervisorOptions::restart) policy and
+/// [`intensity`](SupervisorOptions::intensity) say, or escalates in turn.
+/// At the top, an escalation stops the application.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use polyceph::{ActorOptions, Restart, Strategy, SupervisorOptions};
+///
+/// let sensors = SupervisorOptions::new(Strategy::OneForAll).intensity(2, Duration::from_secs(60));
+/// let imu = ActorOptions::new().restart(Restart::OnFailure).under("sensors");
+/// # let _ = (sensors, imu);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisorOptions {
+    pub(crate) strategy: Strategy,
+    pub(crate) restart: Restart,
+    pub(crate) intensity: Intensity,
+    pub(crate) backoff: Option<Backoff>,
+    pub(crate) parent: Option<String>,
+}
+
+impl SupervisorOptions {
+    /// A supervisor with this strategy, restarted by its parent when it
+    /// fails ([`Restart::OnFailure`]), at most 3 times in 5 s.
+    pub fn new(strategy: Strategy) -> Self {
+        Self { strategy, restart: Restart::OnFailure, intensity: Intensity::default(), backoff: None, parent: None }
+    }
+
+    /// Whether its parent restarts it when it fails (default
+    /// [`Restart::OnFailure`]; [`Restart::Never`] leaves its children stopped).
+    #[must_use]
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// At most `max_restarts` restarts of this supervisor within `within`;
+    /// one more escalates to its parent.
+    #[must_use]
+    pub fn intensity(mut self, max_restarts: u32, within: Duration) -> Self {
+        self.intensity = Intensity { max_restarts, within };
+        self
+    }
+
+    /// Waits before restarting it, doubling as [`Backoff`] says.
+    #[must_use]
+    pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.backoff = Some(Backoff { first, max });
+        self
+    }
+
+    /// Nests it under another supervisor, declared before it (default: the
+    /// application).
+    #[must_use]
+    pub fn under(mut self, parent: impl Into<String>) -> Self {
+        self.parent = Some(parent.into());
+        self
     }
 }
 
