@@ -282,8 +282,10 @@ impl Builder {
     }
 
     /// How long [`AppHandle::shutdown`] (and [`run`](Builder::run)) waits
-    /// for the actors to finish their handler and `death` before aborting
-    /// the stragglers (default 30 s, Polycephaly's `threadsTimeout`).
+    /// for each actor, in its turn, to finish its mail and `death` before
+    /// aborting it and going on (default 30 s, Polycephaly's
+    /// `threadsTimeout`). Also how long a supervisor's restart waits for a
+    /// sibling to stop.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
