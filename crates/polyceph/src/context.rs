@@ -147,9 +147,6 @@ pub struct Context<A: Actor> {
     /// The restart policy (the rest of the supervision lives with the
     /// runner, and only for actors that can restart).
     pub(crate) restart: Restart,
-    /// A shutdown's turn, from the pill that stops this actor; dropped
-    /// once `death` is over.
-    pub(crate) turn: Option<Arc<dyn std::any::Any + Send + Sync>>,
     initial_frequency: Option<f64>,
 }
 
@@ -175,7 +172,6 @@ impl<A: Actor> Context<A> {
             frequency_changed: false,
             dying: false,
             failure: None,
-            turn: None,
         }
     }
 

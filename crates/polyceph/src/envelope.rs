@@ -105,7 +105,10 @@ pub(crate) enum Pill {
     Poison,
     /// A shutdown's turn: stop with [`ExitReason::Shutdown`](crate::ExitReason::Shutdown);
     /// the next actor's turn comes when the token is dropped.
-    Shutdown(Arc<dyn std::any::Any + Send + Sync>),
+    Shutdown(
+        #[expect(dead_code, reason = "held for its drop, which hands the turn on")]
+        Arc<dyn std::any::Any + Send + Sync>,
+    ),
 }
 
 static NO_HEADERS: Headers = Headers::new();

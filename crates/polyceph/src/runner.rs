@@ -109,7 +109,6 @@ async fn run<A: Actor>(
 ) {
     let (directory, actor_name) = (ctx.post.directory.clone(), ctx.cell.name.clone());
     let mut born = Some(born);
-    let mut turn = None;
     let reason = loop {
         let Some(mut actor) = source.next() else { break ExitReason::Normal };
         let reason = live(&mut actor, &mut ctx, born.take()).await;
@@ -117,7 +116,6 @@ async fn run<A: Actor>(
             tracing::error!(%panic, "death panicked");
         }
         drop(actor);
-        turn = ctx.turn.take();
         if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
             directory.events.send(Event::Failed { actor: actor_name.clone(), reason: reason.clone() });
         }
@@ -143,8 +141,6 @@ async fn run<A: Actor>(
     if was_main {
         directory.main_stopped();
     }
-    // A shutdown's turn passes to the next actor only now.
-    drop(turn);
 }
 
 /// Whether another incarnation follows one that ended with `reason`, and
@@ -385,16 +381,17 @@ pub(crate) async fn dispatch<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail
 }
 
 async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
-    if let Some(pill) = mail.pill() {
+    if mail.is_poison_pill() {
         // Everything queued before it has been handled: stop here.
-        match pill {
-            Pill::Poison => tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping"),
-            Pill::Shutdown(turn) => {
-                tracing::debug!("shutdown: stopping");
-                // Held until `death` is over: then the next actor's turn comes.
-                ctx.turn = Some(turn.clone());
-                ctx.failure.get_or_insert(ExitReason::Shutdown);
-            }
+        if matches!(mail.pill(), Some(Pill::Shutdown(_))) {
+            tracing::debug!("shutdown: stopping");
+            ctx.failure.get_or_insert(ExitReason::Shutdown);
+            // Kept until the context is dropped, after `death`: then the
+            // next actor's turn comes. (Set aside with the mail `receive`
+            // kept, which nothing takes once the actor is dying.)
+            ctx.stash.push_front(mail);
+        } else {
+            tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping");
         }
         ctx.dying = true;
         return;
