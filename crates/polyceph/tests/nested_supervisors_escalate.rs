@@ -3,42 +3,16 @@
 //! start order) while the application runs on; a supervisor failing past
 //! its own intensity escalates to the application, which shuts down.
 
+mod support;
+
 use std::time::Duration;
 
 use polyceph::prelude::*;
 use polyceph::{APP_SENDER, Event, Strategy, SupervisorOptions};
+use support::member;
 use tokio::sync::mpsc;
 
 const SECOND: Duration = Duration::from_secs(1);
-
-/// Logs its births and deaths; panics on `crash`.
-struct Member {
-    name: &'static str,
-    log: mpsc::UnboundedSender<String>,
-}
-
-impl Actor for Member {
-    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
-        ctx.on(Filter::subject("^crash$")?, Self::crash);
-        self.log.send(format!("{} birth", self.name))?;
-        Ok(())
-    }
-
-    async fn death(&mut self, _ctx: &mut Context<Self>, reason: &ExitReason) {
-        let _ = self.log.send(format!("{} death: {reason}", self.name));
-    }
-}
-
-impl Member {
-    async fn crash(&mut self, _ctx: &mut Context<Self>, _mail: Envelope) -> Result<()> {
-        panic!("{} crashes", self.name);
-    }
-}
-
-fn member(name: &'static str, log: &mpsc::UnboundedSender<String>) -> impl Fn() -> Member + Send + Sync + 'static {
-    let log = log.clone();
-    move || Member { name, log: log.clone() }
-}
 
 /// `outside` under the application, then `x` (one restart a minute) and
 /// `y` under the `inner` supervisor.

@@ -147,3 +147,32 @@ pub async fn stops(events: &mut polyceph::Events, n: usize) -> Vec<(String, Exit
     stops.sort_by(|a, b| a.0.cmp(&b.0));
     stops
 }
+
+/// Logs its births and deaths; panics on `crash`.
+pub struct Member {
+    name: &'static str,
+    log: mpsc::UnboundedSender<String>,
+}
+
+impl Actor for Member {
+    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
+        ctx.on(Filter::subject("^crash$")?, Self::crash);
+        self.log.send(format!("{} birth", self.name))?;
+        Ok(())
+    }
+
+    async fn death(&mut self, _ctx: &mut Context<Self>, reason: &ExitReason) {
+        let _ = self.log.send(format!("{} death: {reason}", self.name));
+    }
+}
+
+impl Member {
+    async fn crash(&mut self, _ctx: &mut Context<Self>, _mail: Envelope) -> Result<()> {
+        panic!("{} crashes", self.name);
+    }
+}
+
+pub fn member(name: &'static str, log: &mpsc::UnboundedSender<String>) -> impl Fn() -> Member + Send + Sync + 'static {
+    let log = log.clone();
+    move || Member { name, log: log.clone() }
+}
