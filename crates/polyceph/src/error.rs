@@ -302,10 +302,11 @@ pub enum RunError {
         /// The actors aborted.
         aborted: Vec<Name>,
     },
-    /// An actor failed more often than its restart intensity allows.
+    /// An actor (or a nested supervisor) directly under the application
+    /// failed more often than its restart intensity allows.
     #[error("actor {actor} failed too often and escalated: {reason}")]
     Escalated {
-        /// The actor.
+        /// The actor, or the nested supervisor.
         actor: Name,
         /// Its last failure.
         reason: crate::ExitReason,

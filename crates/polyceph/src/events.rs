@@ -47,10 +47,11 @@ pub enum Event {
         /// The new incarnation's id.
         incarnation: u64,
     },
-    /// The actor failed more often than its restart intensity allows: the
-    /// application stops.
+    /// A failure reached the application: an actor directly under it (or a
+    /// nested supervisor) failed more often than its restart intensity
+    /// allows. The application shuts down.
     Escalated {
-        /// The actor.
+        /// The actor, or the nested supervisor.
         actor: Name,
         /// Its last failure.
         reason: ExitReason,

@@ -201,7 +201,7 @@ async fn again(
         told = told => told.ok(),
         () = directory.stopping() => None,
     };
-    let Go::Start { fresh, born } = told?;
+    let Go { fresh, born } = told?;
     if fresh {
         *window = RestartWindow::default();
     }
@@ -259,6 +259,9 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<onesho
     }
     match ctx.failure.take() {
         Some(failure) => failure,
+        None if ctx.stash.front().is_some_and(|mail| matches!(mail.pill(), Some(Pill::Shutdown(_)))) => {
+            ExitReason::Shutdown
+        }
         None => ctx.post.directory.ebraked().map_or(ExitReason::Normal, |(_, reason)| ExitReason::Ebrake(reason)),
     }
 }
@@ -385,7 +388,6 @@ async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
         // Everything queued before it has been handled: stop here.
         if matches!(mail.pill(), Some(Pill::Shutdown(_))) {
             tracing::debug!("shutdown: stopping");
-            ctx.failure.get_or_insert(ExitReason::Shutdown);
             // Kept until the context is dropped, after `death`: then the
             // next actor's turn comes. (Set aside with the mail `receive`
             // kept, which nothing takes once the actor is dying.)

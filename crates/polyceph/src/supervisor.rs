@@ -56,12 +56,13 @@ enum Child {
     Node(Arc<Node>),
 }
 
-/// What a parked actor is told.
+/// What tells a parked actor to start a new incarnation.
 #[derive(Debug)]
-pub(crate) enum Go {
-    /// Start a new incarnation; `fresh` resets its restart window (its
-    /// supervisor restarted as a whole). Send on `born` once `birth` is over.
-    Start { fresh: bool, born: oneshot::Sender<()> },
+pub(crate) struct Go {
+    /// Resets its restart window: its supervisor restarted as a whole.
+    pub(crate) fresh: bool,
+    /// Told once `birth` is over.
+    pub(crate) born: oneshot::Sender<()>,
 }
 
 /// A parked child's report to the orchestrator.
@@ -217,7 +218,7 @@ impl Orchestrator {
             Child::Actor(_) => {
                 let Some(go) = lock(&node.state).parked.remove(&seq) else { return };
                 let (born, birth_over) = oneshot::channel();
-                if go.send(Go::Start { fresh, born }).is_ok() {
+                if go.send(Go { fresh, born }).is_ok() {
                     let _ = birth_over.await;
                 }
             }
@@ -244,8 +245,7 @@ impl Orchestrator {
         let supervision = node.supervision;
         if supervision.restart == Restart::Never {
             // Its parked children are told nothing: they stop for good.
-            let parked: Vec<_> = lock(&node.state).parked.drain().collect();
-            drop(parked);
+            lock(&node.state).parked.clear();
             return;
         }
         let delay = lock(&node.window).admit(Instant::now(), supervision.intensity, supervision.backoff);

@@ -50,13 +50,12 @@ fn witness(name: &'static str, events: &mpsc::UnboundedSender<String>) -> Witnes
     Witness { name, events: events.clone() }
 }
 
-/// Everything reported so far, sorted (actors stop in no set order).
-fn sorted(rx: &mut mpsc::UnboundedReceiver<String>) -> Vec<String> {
+/// Everything reported so far, in order.
+fn reported(rx: &mut mpsc::UnboundedReceiver<String>) -> Vec<String> {
     let mut out = Vec::new();
     while let Ok(event) = rx.try_recv() {
         out.push(event);
     }
-    out.sort();
     out
 }
 
@@ -76,7 +75,8 @@ async fn every_actor_dies_with_the_shutdown_reason() -> anyhow::Result<()> {
 
     app.shutdown().await;
 
-    assert_eq!(sorted(&mut rx), ["reactive death: shutdown", "spawned death: shutdown", "ticking death: shutdown"]);
+    // Last started first.
+    assert_eq!(reported(&mut rx), ["spawned death: shutdown", "reactive death: shutdown", "ticking death: shutdown"]);
     assert_eq!(rx.recv().await, None, "every actor has been dropped");
     app.wait().await;
     for name in ["ticking", "reactive", "spawned"] {
