@@ -21,11 +21,8 @@ pub use body::Body;
 pub(crate) use body::BodySlot;
 use slots::{Slots, Undelivered};
 
-use crate::error::{BodyError, CodecError};
+use crate::error::{BodyError, WireError};
 use crate::{Address, Headers, Name, Value};
-
-/// The version of the msgpack encoding written by [`Envelope::to_msgpack`].
-pub const FORMAT_VERSION: u8 = 1;
 
 /// An e-mail-like message: who, to whom, about what, in which conversation,
 /// with headers and a typed body.
@@ -113,8 +110,21 @@ pub(crate) enum Pill {
 
 static NO_HEADERS: Headers = Headers::new();
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+/// Every field of an envelope, as the wire carries them.
+pub(crate) struct Parts {
+    pub(crate) id: Uuid,
+    pub(crate) thread: Uuid,
+    pub(crate) thread_index: u32,
+    /// Nanoseconds since the Unix epoch.
+    pub(crate) time: u64,
+    pub(crate) sender: Name,
+    pub(crate) incarnation: u64,
+    pub(crate) recipient: Address,
+    pub(crate) subject: EcoString,
+    pub(crate) priority: i8,
+    pub(crate) headers: Headers,
+    pub(crate) in_reply_to: Option<Uuid>,
+    pub(crate) body: BodySlot,
 }
 
 fn now_nanos() -> u64 {
@@ -334,23 +344,79 @@ impl Envelope {
         })
     }
 
-    /// Encodes the envelope as a msgpack map with named fields.
+    /// Encodes the envelope in the [wire format](crate::wire): a msgpack map
+    /// with named fields, the body a msgpack value within it.
     ///
     /// # Errors
     ///
-    /// [`CodecError::Encode`] if the body does not serialize.
-    pub fn to_msgpack(&self) -> Result<Vec<u8>, CodecError> {
-        rmp_serde::to_vec_named(self).map_err(CodecError::Encode)
+    /// [`WireError::Encode`] if the body does not serialize.
+    pub fn to_msgpack(&self) -> Result<Vec<u8>, WireError> {
+        let mut out = Vec::with_capacity(128);
+        crate::wire::encode(self, &mut out)?;
+        Ok(out)
     }
 
-    /// Decodes an envelope written by [`Envelope::to_msgpack`]. The body stays
-    /// bytes until [`Envelope::body`] reads it.
+    /// Decodes an envelope in the [wire format](crate::wire). The body stays
+    /// msgpack bytes until [`Envelope::body`] reads it.
     ///
     /// # Errors
     ///
-    /// [`CodecError`] for input that is not such an envelope.
-    pub fn from_msgpack(bytes: &[u8]) -> Result<Self, CodecError> {
-        rmp_serde::from_slice(bytes).map_err(CodecError::Decode)
+    /// A [`WireError`] naming what is wrong with the input; never a panic.
+    pub fn from_msgpack(bytes: &[u8]) -> Result<Self, WireError> {
+        crate::wire::decode(bytes)
+    }
+
+    /// Encodes the envelope in the wire format's JSON form: the same field
+    /// names, ids and time as text.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::Encode`] if the body does not serialize.
+    pub fn to_json(&self) -> Result<Vec<u8>, WireError> {
+        crate::wire::json::encode(self)
+    }
+
+    /// Decodes an envelope in the wire format's JSON form.
+    ///
+    /// # Errors
+    ///
+    /// A [`WireError`] naming what is wrong with the input; never a panic.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, WireError> {
+        crate::wire::json::decode(bytes)
+    }
+
+    /// Assembles an envelope decoded from the wire.
+    pub(crate) fn from_parts(p: Parts) -> Self {
+        let extra = (p.thread != p.id || p.in_reply_to.is_some() || !p.headers.is_empty()).then(|| {
+            Box::new(Extra {
+                thread: (p.thread != p.id).then_some(p.thread),
+                in_reply_to: p.in_reply_to,
+                headers: p.headers,
+                slots: None,
+                pill: None,
+            })
+        });
+        Self(Box::new(Inner {
+            id: p.id,
+            time: p.time,
+            thread_index: p.thread_index,
+            priority: p.priority,
+            incarnation: p.incarnation,
+            sender: p.sender,
+            recipient: p.recipient,
+            subject: p.subject,
+            body: p.body,
+            extra,
+        }))
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    pub(crate) fn time_nanos(&self) -> u64 {
+        self.0.time
+    }
+
+    pub(crate) fn body_slot(&self) -> &BodySlot {
+        &self.0.body
     }
 
     /// Attaches reply and acknowledgement slots. The envelope (and its
@@ -446,106 +512,6 @@ impl fmt::Debug for Envelope {
             .field("in_reply_to", &self.in_reply_to())
             .field("body", &e.body)
             .finish()
-    }
-}
-
-#[derive(serde::Serialize)]
-struct WireOut<'a> {
-    v: u8,
-    id: &'a Uuid,
-    thread: Uuid,
-    thread_index: u32,
-    time: u64,
-    sender: &'a Name,
-    #[serde(skip_serializing_if = "is_zero")]
-    incarnation: u64,
-    recipient: &'a Address,
-    subject: &'a str,
-    priority: i8,
-    headers: &'a Headers,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    in_reply_to: Option<Uuid>,
-    #[serde(with = "serde_bytes")]
-    body: &'a [u8],
-}
-
-#[derive(serde::Deserialize)]
-struct WireIn {
-    v: u8,
-    id: Uuid,
-    thread: Uuid,
-    thread_index: u32,
-    time: u64,
-    sender: Name,
-    #[serde(default)]
-    incarnation: u64,
-    recipient: Address,
-    subject: String,
-    #[serde(default)]
-    priority: i8,
-    #[serde(default)]
-    headers: Headers,
-    #[serde(default)]
-    in_reply_to: Option<Uuid>,
-    #[serde(with = "serde_bytes")]
-    body: Vec<u8>,
-}
-
-impl serde::Serialize for Envelope {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::Error;
-        let e = &self.0;
-        let body = e.body.to_msgpack().map_err(S::Error::custom)?;
-        WireOut {
-            v: FORMAT_VERSION,
-            id: &e.id,
-            thread: self.thread(),
-            thread_index: e.thread_index,
-            time: e.time,
-            sender: &e.sender,
-            incarnation: e.incarnation,
-            recipient: &e.recipient,
-            subject: &e.subject,
-            priority: e.priority,
-            headers: self.headers(),
-            in_reply_to: self.in_reply_to(),
-            body: &body,
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Envelope {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let w = WireIn::deserialize(d)?;
-        if w.v != FORMAT_VERSION {
-            return Err(D::Error::custom(format_args!(
-                "unknown envelope format version {} (this build reads {FORMAT_VERSION})",
-                w.v
-            )));
-        }
-        let extra = (w.thread != w.id || w.in_reply_to.is_some() || !w.headers.is_empty()).then(|| {
-            Box::new(Extra {
-                thread: (w.thread != w.id).then_some(w.thread),
-                in_reply_to: w.in_reply_to,
-                headers: w.headers,
-                slots: None,
-                pill: None,
-            })
-        });
-        Ok(Self(Box::new(Inner {
-            id: w.id,
-            time: w.time,
-            thread_index: w.thread_index,
-            priority: w.priority,
-            incarnation: w.incarnation,
-            sender: w.sender,
-            recipient: w.recipient,
-            subject: EcoString::from(w.subject),
-            body: BodySlot::wire(w.body),
-            extra,
-        })))
     }
 }
 

@@ -195,16 +195,100 @@ pub enum BodyError {
     },
 }
 
-/// An envelope could not be encoded or decoded.
-#[derive(Debug, thiserror::Error)]
+/// An envelope could not be encoded or decoded in the
+/// [wire format](crate::wire).
+///
+/// Each kind of bad input has its own variant, so a bridge can count and log
+/// what its peers send wrong. `field` names the envelope field (or
+/// `"headers"`, `"body"`, `"field name"`, `"unknown field"`) where the
+/// problem was found.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum CodecError {
-    /// Encoding failed (the body did not serialize).
-    #[error("cannot encode envelope")]
-    Encode(#[source] rmp_serde::encode::Error),
-    /// The bytes are not an envelope this build reads.
-    #[error("cannot decode envelope")]
-    Decode(#[source] rmp_serde::decode::Error),
+pub enum WireError {
+    /// A frame's length prefix is above the limit; the frame was skipped
+    /// unread (or, when encoding, not written).
+    #[error("frame of {len} bytes is over the limit of {max} bytes")]
+    FrameTooLarge {
+        /// The frame's length.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// The input ends in the middle of a value.
+    #[error("input ends inside {field}")]
+    Truncated {
+        /// Where the input ended.
+        field: &'static str,
+    },
+    /// The input is not a msgpack map (random bytes usually end here).
+    #[error("not an envelope: expected a map, found {found}")]
+    NotAMap {
+        /// The msgpack type found instead.
+        found: &'static str,
+    },
+    /// A field has the wrong msgpack (or JSON) type.
+    #[error("{field} must be {expected}, found {found}")]
+    WrongType {
+        /// The field.
+        field: &'static str,
+        /// The type the format requires.
+        expected: &'static str,
+        /// The type found.
+        found: &'static str,
+    },
+    /// The envelope's `v` is a format version this build does not read.
+    #[error("unknown format version {found} (this build reads version {})", crate::wire::FORMAT_VERSION)]
+    UnknownVersion {
+        /// The version found.
+        found: u64,
+    },
+    /// A mandatory field is missing.
+    #[error("missing mandatory field {field}")]
+    MissingField {
+        /// The field.
+        field: &'static str,
+    },
+    /// A field appears twice in one envelope.
+    #[error("field {field} appears twice")]
+    DuplicateField {
+        /// The field.
+        field: &'static str,
+    },
+    /// A field has the right type but a value it cannot take.
+    #[error("{field} is out of range: {reason}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
+    /// A string is not valid UTF-8.
+    #[error("{field} is not valid UTF-8")]
+    InvalidUtf8 {
+        /// The field.
+        field: &'static str,
+    },
+    /// Lists and maps nest deeper than [`MAX_DEPTH`](crate::wire::MAX_DEPTH).
+    #[error("{field} nests deeper than {} levels", crate::wire::MAX_DEPTH)]
+    TooDeep {
+        /// The field.
+        field: &'static str,
+    },
+    /// Bytes follow the envelope in its frame.
+    #[error("{count} bytes follow the envelope")]
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+    /// The input is not JSON, or not JSON of the expected shape.
+    #[error("invalid JSON: {reason}")]
+    Json {
+        /// What the JSON parser said.
+        reason: String,
+    },
+    /// The body did not serialize.
+    #[error(transparent)]
+    Encode(#[from] BodyError),
 }
 
 /// A filter could not be built.

@@ -74,12 +74,13 @@ mod supervisor;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod value;
+pub mod wire;
 
 pub use actor::{Actor, Result};
 pub use address::Address;
 pub use app::{APP_SENDER, ActorBuilder, ActorOptions, AppHandle, Application, Builder, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use context::{BoxFuture, Context, Handler, HandlerFn};
-pub use envelope::{Body, Envelope, FORMAT_VERSION};
+pub use envelope::{Body, Envelope};
 pub use events::{EVENT_BUFFER, Event, Events, ExitReason};
 pub use filter::Filter;
 pub use mail::Mail;

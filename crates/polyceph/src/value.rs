@@ -42,6 +42,9 @@ pub enum Value {
     List(Vec<Value>),
     /// A map from string keys to values.
     Map(BTreeMap<String, Value>),
+    /// A msgpack extension value (a timestamp is type -1) that a peer sent:
+    /// kept as it came, so forwarding it loses nothing.
+    Ext(i8, Vec<u8>),
 }
 
 impl Value {
@@ -129,6 +132,11 @@ impl fmt::Display for Value {
             Self::Bytes(bytes) => {
                 f.write_str("0x")?;
                 bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
+            Self::Ext(tag, data) => {
+                write!(f, "ext({tag}, 0x")?;
+                data.iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+                f.write_str(")")
             }
             Self::List(items) => {
                 f.write_str("[")?;
@@ -260,6 +268,8 @@ impl serde::Serialize for Value {
             Self::Bytes(b) => s.serialize_bytes(b),
             Self::List(items) => s.collect_seq(items),
             Self::Map(entries) => s.collect_map(entries),
+            // rmp-serde's convention for extension values.
+            Self::Ext(tag, data) => s.serialize_newtype_struct(EXT_STRUCT, &(tag, serde_bytes::Bytes::new(data))),
         }
     }
 }
@@ -269,6 +279,9 @@ impl<'de> serde::Deserialize<'de> for Value {
         d.deserialize_any(ValueVisitor)
     }
 }
+
+/// The newtype-struct name rmp-serde reads and writes msgpack extensions as.
+const EXT_STRUCT: &str = "_ExtStruct";
 
 struct ValueVisitor;
 
@@ -311,6 +324,11 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
     }
     fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         serde::Deserialize::deserialize(d)
+    }
+    /// rmp-serde hands msgpack extensions over as a newtype struct.
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        let (tag, data): (i8, serde_bytes::ByteBuf) = serde::Deserialize::deserialize(d)?;
+        Ok(Value::Ext(tag, data.into_vec()))
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         // The size hint comes from untrusted input: cap what it may reserve.

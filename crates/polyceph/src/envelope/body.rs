@@ -25,6 +25,8 @@ pub(crate) trait ErasedBody: Any + Send + Sync {
     /// The body's msgpack bytes, if it is already encoded.
     fn encoded(&self) -> Option<&[u8]>;
     fn to_msgpack(&self) -> Result<Vec<u8>, rmp_serde::encode::Error>;
+    /// Appends the body's msgpack bytes to `out`.
+    fn write_msgpack(&self, out: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error>;
 }
 
 impl<T: Body> ErasedBody for T {
@@ -38,6 +40,10 @@ impl<T: Body> ErasedBody for T {
 
     fn to_msgpack(&self) -> Result<Vec<u8>, rmp_serde::encode::Error> {
         rmp_serde::to_vec_named(self)
+    }
+
+    fn write_msgpack(&self, out: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error> {
+        rmp_serde::encode::write_named(out, self)
     }
 }
 
@@ -57,6 +63,11 @@ impl ErasedBody for Encoded {
     fn to_msgpack(&self) -> Result<Vec<u8>, rmp_serde::encode::Error> {
         Ok(self.0.to_vec())
     }
+
+    fn write_msgpack(&self, out: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
 }
 
 const WIRE_TYPE: &str = "msgpack bytes";
@@ -70,8 +81,14 @@ impl BodySlot {
         Self(Arc::new(body))
     }
 
-    pub(crate) fn wire(bytes: Vec<u8>) -> Self {
-        Self(Arc::new(Encoded(bytes.into_boxed_slice())))
+    /// A body of msgpack bytes (one msgpack value), decoded on demand.
+    pub(crate) fn wire(bytes: impl Into<Box<[u8]>>) -> Self {
+        Self(Arc::new(Encoded(bytes.into())))
+    }
+
+    /// The body's msgpack bytes, if it came from the wire.
+    pub(crate) fn encoded(&self) -> Option<&[u8]> {
+        self.0.encoded()
     }
 
     pub(crate) fn type_name(&self) -> &'static str {
@@ -126,6 +143,11 @@ impl BodySlot {
 
     pub(crate) fn to_msgpack(&self) -> Result<Vec<u8>, BodyError> {
         self.0.to_msgpack().map_err(|e| BodyError::Encode { found: self.type_name(), reason: e.to_string() })
+    }
+
+    /// Appends the body's msgpack bytes to `out`.
+    pub(crate) fn write_msgpack(&self, out: &mut Vec<u8>) -> Result<(), BodyError> {
+        self.0.write_msgpack(out).map_err(|e| BodyError::Encode { found: self.type_name(), reason: e.to_string() })
     }
 
     /// The body as a generic [`Value`], for printing.

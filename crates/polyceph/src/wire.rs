@@ -1,0 +1,82 @@
+//! The wire format: how an [`Envelope`] travels between processes.
+//!
+//! Every bridge (named pipes, UDP multicast, process mode, later MQTT and
+//! Unix sockets) speaks this one encoding, specified in
+//! `docs/wire-format.md` so that a client in any language can join:
+//!
+//! - an envelope is a **msgpack map with named fields** and a format version
+//!   `v` ([`FORMAT_VERSION`]); ids are 16-byte `bin` UUIDs, the time a
+//!   msgpack timestamp, the headers a map, the body any msgpack value;
+//! - **JSON** is the readable alternative with the same field names
+//!   ([`Envelope::to_json`], [`Envelope::from_json`]);
+//! - on streams, envelopes travel in **length-delimited frames** of at most
+//!   [`DEFAULT_MAX_FRAME`] bytes (configurable): see [`EnvelopeCodec`];
+//!   datagram transports carry one envelope per datagram.
+//!
+//! Decoding untrusted input never panics, never reserves memory for a length
+//! the input cannot back, and names what is wrong with a distinct
+//! [`WireError`]. The body is not decoded on arrival: it stays msgpack bytes
+//! until [`Envelope::body`] reads it, so a bridge that forwards mail never
+//! decodes a body.
+//!
+//! # Examples
+//!
+//! ```
+//! use polyceph::Envelope;
+//! use polyceph::error::WireError;
+//!
+//! let mail = Envelope::new("sensor", "logger", "reading", 21.5_f64).with_header("unit", "C");
+//! let bytes = mail.to_msgpack()?;
+//! let copy = Envelope::from_msgpack(&bytes)?;
+//! assert_eq!(copy.id(), mail.id());
+//! assert_eq!(copy.body::<f64>()?, 21.5);
+//!
+//! // Bad input is an error that says what is wrong, never a panic.
+//! assert_eq!(Envelope::from_msgpack(&bytes[..10]).unwrap_err(), WireError::Truncated { field: "id" });
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod codec;
+mod decode;
+mod encode;
+pub(crate) mod json;
+
+pub use codec::{EnvelopeCodec, Format};
+pub(crate) use decode::decode;
+pub(crate) use encode::encode;
+
+#[cfg(doc)]
+use crate::Envelope;
+#[cfg(doc)]
+use crate::error::WireError;
+
+/// The version of the wire format this build writes and reads, carried in
+/// every envelope's `v` field.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// The default limit on one frame (and so one envelope): 1 MiB.
+pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
+
+/// How deep lists and maps may nest in headers and bodies. Deeper input is
+/// refused, so decoding cannot exhaust the stack.
+pub const MAX_DEPTH: usize = 32;
+
+/// The msgpack extension type of a timestamp.
+const TIMESTAMP_EXT: i8 = -1;
+
+/// The field names, as they appear on the wire.
+mod field {
+    pub(super) const VERSION: &str = "v";
+    pub(super) const ID: &str = "id";
+    pub(super) const THREAD: &str = "thread";
+    pub(super) const THREAD_INDEX: &str = "thread_index";
+    pub(super) const TIME: &str = "time";
+    pub(super) const SENDER: &str = "sender";
+    pub(super) const INCARNATION: &str = "incarnation";
+    pub(super) const RECIPIENT: &str = "recipient";
+    pub(super) const SUBJECT: &str = "subject";
+    pub(super) const PRIORITY: &str = "priority";
+    pub(super) const HEADERS: &str = "headers";
+    pub(super) const IN_REPLY_TO: &str = "in_reply_to";
+    pub(super) const BODY: &str = "body";
+}

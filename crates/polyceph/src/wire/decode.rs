@@ -1,0 +1,455 @@
+//! Reading envelopes from untrusted msgpack.
+//!
+//! A hand-written reader rather than serde: it names each kind of bad input
+//! with its own error, keeps the body's bytes without decoding them, and
+//! never reserves memory for a length the remaining input cannot back.
+
+use std::collections::BTreeMap;
+
+use ecow::EcoString;
+use rmp::Marker;
+use uuid::Uuid;
+
+use super::{FORMAT_VERSION, MAX_DEPTH, TIMESTAMP_EXT, field};
+use crate::envelope::{BodySlot, Parts};
+use crate::error::WireError;
+use crate::{Address, Envelope, Headers, Name, Value};
+
+/// Decodes one envelope that fills `bytes` exactly.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
+    let mut r = Reader::new(bytes);
+    let fields = match r.marker("envelope")? {
+        Marker::FixMap(n) => u32::from(n),
+        Marker::Map16 => u32::from(r.be_u16("envelope")?),
+        Marker::Map32 => r.be_u32("envelope")?,
+        other => return Err(WireError::NotAMap { found: kind(other) }),
+    };
+    let mut f = Found::default();
+    for _ in 0..fields {
+        let key = r.str("field name")?;
+        match key {
+            field::VERSION => {
+                let v = r.uint(field::VERSION)?;
+                if v != u64::from(FORMAT_VERSION) {
+                    return Err(WireError::UnknownVersion { found: v });
+                }
+                once(&mut f.version, field::VERSION, ())?;
+            }
+            field::ID => once(&mut f.id, field::ID, r.uuid(field::ID)?)?,
+            field::THREAD => once(&mut f.thread, field::THREAD, r.uuid(field::THREAD)?)?,
+            field::THREAD_INDEX => {
+                let index = r.uint(field::THREAD_INDEX)?;
+                let index = u32::try_from(index)
+                    .ok()
+                    .filter(|&i| i >= 1)
+                    .ok_or_else(|| out_of_range(field::THREAD_INDEX, format!("{index} is not in 1..=4294967295")))?;
+                once(&mut f.thread_index, field::THREAD_INDEX, index)?;
+            }
+            field::TIME => once(&mut f.time, field::TIME, r.timestamp(field::TIME)?)?,
+            field::SENDER => once(&mut f.sender, field::SENDER, Name::new(r.str(field::SENDER)?))?,
+            field::INCARNATION => once(&mut f.incarnation, field::INCARNATION, r.uint(field::INCARNATION)?)?,
+            field::RECIPIENT => {
+                once(&mut f.recipient, field::RECIPIENT, Address::parse(r.str(field::RECIPIENT)?))?;
+            }
+            field::SUBJECT => once(&mut f.subject, field::SUBJECT, EcoString::from(r.str(field::SUBJECT)?))?,
+            field::PRIORITY => {
+                let priority = r.int(field::PRIORITY)?;
+                let priority = i8::try_from(priority)
+                    .map_err(|_| out_of_range(field::PRIORITY, format!("{priority} is not in -128..=127")))?;
+                once(&mut f.priority, field::PRIORITY, priority)?;
+            }
+            field::HEADERS => once(&mut f.headers, field::HEADERS, r.headers()?)?,
+            field::IN_REPLY_TO => once(&mut f.in_reply_to, field::IN_REPLY_TO, r.uuid(field::IN_REPLY_TO)?)?,
+            field::BODY => once(&mut f.body, field::BODY, r.raw_value(field::BODY)?)?,
+            // A newer peer's field: this version ignores it (the spec says
+            // fields added without a version change must be safe to ignore).
+            _ => r.skip("unknown field", 0)?,
+        }
+    }
+    if r.remaining() != 0 {
+        return Err(WireError::TrailingBytes { count: r.remaining() });
+    }
+    f.version.ok_or(WireError::MissingField { field: field::VERSION })?;
+    let id = f.id.ok_or(WireError::MissingField { field: field::ID })?;
+    Ok(Envelope::from_parts(Parts {
+        id,
+        thread: f.thread.unwrap_or(id),
+        thread_index: f.thread_index.unwrap_or(1),
+        time: f.time.ok_or(WireError::MissingField { field: field::TIME })?,
+        sender: f.sender.ok_or(WireError::MissingField { field: field::SENDER })?,
+        incarnation: f.incarnation.unwrap_or(0),
+        recipient: f.recipient.ok_or(WireError::MissingField { field: field::RECIPIENT })?,
+        subject: f.subject.ok_or(WireError::MissingField { field: field::SUBJECT })?,
+        priority: f.priority.unwrap_or(0),
+        headers: f.headers.unwrap_or_default(),
+        in_reply_to: f.in_reply_to,
+        body: BodySlot::wire(f.body.unwrap_or(NIL)),
+    }))
+}
+
+/// A missing body is msgpack `nil`.
+const NIL: &[u8] = &[0xc0];
+
+/// The fields seen so far.
+#[derive(Default)]
+struct Found<'a> {
+    version: Option<()>,
+    id: Option<Uuid>,
+    thread: Option<Uuid>,
+    thread_index: Option<u32>,
+    time: Option<u64>,
+    sender: Option<Name>,
+    incarnation: Option<u64>,
+    recipient: Option<Address>,
+    subject: Option<EcoString>,
+    priority: Option<i8>,
+    headers: Option<Headers>,
+    in_reply_to: Option<Uuid>,
+    body: Option<&'a [u8]>,
+}
+
+fn once<T>(slot: &mut Option<T>, field: &'static str, value: T) -> Result<(), WireError> {
+    match slot.replace(value) {
+        None => Ok(()),
+        Some(_) => Err(WireError::DuplicateField { field }),
+    }
+}
+
+fn out_of_range(field: &'static str, reason: String) -> WireError {
+    WireError::OutOfRange { field, reason }
+}
+
+fn wrong(field: &'static str, expected: &'static str, found: Marker) -> WireError {
+    WireError::WrongType { field, expected, found: kind(found) }
+}
+
+/// The msgpack type a marker starts, for error messages.
+fn kind(marker: Marker) -> &'static str {
+    match marker {
+        Marker::Null => "nil",
+        Marker::True | Marker::False => "a boolean",
+        Marker::FixPos(_)
+        | Marker::FixNeg(_)
+        | Marker::U8
+        | Marker::U16
+        | Marker::U32
+        | Marker::U64
+        | Marker::I8
+        | Marker::I16
+        | Marker::I32
+        | Marker::I64 => "an integer",
+        Marker::F32 | Marker::F64 => "a float",
+        Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => "a string",
+        Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => "bin",
+        Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => "an array",
+        Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => "a map",
+        Marker::FixExt1
+        | Marker::FixExt2
+        | Marker::FixExt4
+        | Marker::FixExt8
+        | Marker::FixExt16
+        | Marker::Ext8
+        | Marker::Ext16
+        | Marker::Ext32 => "an extension",
+        Marker::Reserved => "the reserved byte 0xc1",
+    }
+}
+
+/// A cursor over untrusted msgpack.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, at: 0 }
+    }
+
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    /// The next `n` bytes; `Truncated` if the input is shorter.
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], WireError> {
+        if n > self.remaining() {
+            return Err(WireError::Truncated { field });
+        }
+        let taken = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(taken)
+    }
+
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], WireError> {
+        let mut out = [0; N];
+        out.copy_from_slice(self.take(N, field)?);
+        Ok(out)
+    }
+
+    fn marker(&mut self, field: &'static str) -> Result<Marker, WireError> {
+        let [byte] = self.array(field)?;
+        Ok(Marker::from_u8(byte))
+    }
+
+    fn peek(&self) -> Option<Marker> {
+        self.bytes.get(self.at).map(|&b| Marker::from_u8(b))
+    }
+
+    fn be_u8(&mut self, field: &'static str) -> Result<u8, WireError> {
+        Ok(u8::from_be_bytes(self.array(field)?))
+    }
+
+    fn be_u16(&mut self, field: &'static str) -> Result<u16, WireError> {
+        Ok(u16::from_be_bytes(self.array(field)?))
+    }
+
+    fn be_u32(&mut self, field: &'static str) -> Result<u32, WireError> {
+        Ok(u32::from_be_bytes(self.array(field)?))
+    }
+
+    fn be_u64(&mut self, field: &'static str) -> Result<u64, WireError> {
+        Ok(u64::from_be_bytes(self.array(field)?))
+    }
+
+    /// Any msgpack integer, as an `i128` so every one fits.
+    fn integer(&mut self, field: &'static str, marker: Marker) -> Result<Option<i128>, WireError> {
+        Ok(Some(match marker {
+            Marker::FixPos(n) => i128::from(n),
+            Marker::FixNeg(n) => i128::from(n),
+            Marker::U8 => i128::from(self.be_u8(field)?),
+            Marker::U16 => i128::from(self.be_u16(field)?),
+            Marker::U32 => i128::from(self.be_u32(field)?),
+            Marker::U64 => i128::from(self.be_u64(field)?),
+            Marker::I8 => i128::from(self.be_u8(field)? as i8),
+            Marker::I16 => i128::from(self.be_u16(field)? as i16),
+            Marker::I32 => i128::from(self.be_u32(field)? as i32),
+            Marker::I64 => i128::from(self.be_u64(field)? as i64),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// A non-negative integer.
+    fn uint(&mut self, field: &'static str) -> Result<u64, WireError> {
+        let marker = self.marker(field)?;
+        let n = self.integer(field, marker)?.ok_or_else(|| wrong(field, "an unsigned integer", marker))?;
+        u64::try_from(n).map_err(|_| out_of_range(field, format!("{n} is negative")))
+    }
+
+    /// A signed integer that fits an `i64`.
+    fn int(&mut self, field: &'static str) -> Result<i64, WireError> {
+        let marker = self.marker(field)?;
+        let n = self.integer(field, marker)?.ok_or_else(|| wrong(field, "an integer", marker))?;
+        i64::try_from(n).map_err(|_| out_of_range(field, format!("{n} is above {}", i64::MAX)))
+    }
+
+    fn len(&mut self, field: &'static str, marker: Marker) -> Result<usize, WireError> {
+        Ok(match marker {
+            Marker::FixStr(n) | Marker::FixArray(n) | Marker::FixMap(n) => usize::from(n),
+            Marker::Str8 | Marker::Bin8 | Marker::Ext8 => usize::from(self.be_u8(field)?),
+            Marker::Str16 | Marker::Bin16 | Marker::Ext16 | Marker::Array16 | Marker::Map16 => {
+                usize::from(self.be_u16(field)?)
+            }
+            _ => self.be_u32(field)? as usize,
+        })
+    }
+
+    fn str(&mut self, field: &'static str) -> Result<&'a str, WireError> {
+        let marker = self.marker(field)?;
+        if !matches!(marker, Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32) {
+            return Err(wrong(field, "a string", marker));
+        }
+        let len = self.len(field, marker)?;
+        std::str::from_utf8(self.take(len, field)?).map_err(|_| WireError::InvalidUtf8 { field })
+    }
+
+    fn bin(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
+        let marker = self.marker(field)?;
+        if !matches!(marker, Marker::Bin8 | Marker::Bin16 | Marker::Bin32) {
+            return Err(wrong(field, "bin", marker));
+        }
+        let len = self.len(field, marker)?;
+        self.take(len, field)
+    }
+
+    /// A UUID: `bin 16` in RFC 4122 byte order.
+    fn uuid(&mut self, field: &'static str) -> Result<Uuid, WireError> {
+        let bytes = self.bin(field)?;
+        Uuid::from_slice(bytes).map_err(|_| out_of_range(field, format!("a UUID is 16 bytes, not {}", bytes.len())))
+    }
+
+    /// A msgpack timestamp (extension -1, in any of its three sizes), as
+    /// nanoseconds since the Unix epoch.
+    fn timestamp(&mut self, field: &'static str) -> Result<u64, WireError> {
+        let marker = self.marker(field)?;
+        let len = match marker {
+            Marker::FixExt4 => 4,
+            Marker::FixExt8 => 8,
+            Marker::Ext8 => usize::from(self.be_u8(field)?),
+            _ => return Err(wrong(field, "a timestamp", marker)),
+        };
+        let [tag] = self.array(field)?;
+        if tag as i8 != TIMESTAMP_EXT {
+            return Err(WireError::WrongType { field, expected: "a timestamp", found: "another extension" });
+        }
+        let (secs, nanos) = match len {
+            4 => (i64::from(self.be_u32(field)?), 0),
+            8 => {
+                let packed = self.be_u64(field)?;
+                ((packed & ((1 << 34) - 1)) as i64, (packed >> 34) as u32)
+            }
+            12 => {
+                let nanos = self.be_u32(field)?;
+                (self.be_u64(field)? as i64, nanos)
+            }
+            other => return Err(out_of_range(field, format!("a timestamp is 4, 8 or 12 bytes, not {other}"))),
+        };
+        if nanos >= 1_000_000_000 {
+            return Err(out_of_range(field, format!("{nanos} nanoseconds is a second or more")));
+        }
+        u64::try_from(secs)
+            .ok()
+            .and_then(|secs| secs.checked_mul(1_000_000_000))
+            .and_then(|n| n.checked_add(u64::from(nanos)))
+            .ok_or_else(|| out_of_range(field, format!("{secs} s is not between 1970 and 2554")))
+    }
+
+    fn headers(&mut self) -> Result<Headers, WireError> {
+        const FIELD: &str = field::HEADERS;
+        let marker = self.marker(FIELD)?;
+        if !matches!(marker, Marker::FixMap(_) | Marker::Map16 | Marker::Map32) {
+            return Err(wrong(FIELD, "a map", marker));
+        }
+        let len = self.len(FIELD, marker)?;
+        let mut headers = Headers::new();
+        for _ in 0..len {
+            let name = self.str("header name")?;
+            let value = self.value(FIELD, 1)?;
+            if headers.insert(name, value).is_some() {
+                return Err(WireError::DuplicateField { field: "header name" });
+            }
+        }
+        Ok(headers)
+    }
+
+    /// One complete value, as its bytes.
+    fn raw_value(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
+        let start = self.at;
+        self.skip(field, 0)?;
+        Ok(&self.bytes[start..self.at])
+    }
+
+    /// Passes over one value, checking its structure but not its strings.
+    fn skip(&mut self, field: &'static str, depth: usize) -> Result<(), WireError> {
+        if depth > MAX_DEPTH {
+            return Err(WireError::TooDeep { field });
+        }
+        let marker = self.marker(field)?;
+        let (bytes, items) = match marker {
+            Marker::Null | Marker::True | Marker::False | Marker::FixPos(_) | Marker::FixNeg(_) => (0, 0),
+            Marker::U8 | Marker::I8 => (1, 0),
+            Marker::U16 | Marker::I16 => (2, 0),
+            Marker::U32 | Marker::I32 | Marker::F32 => (4, 0),
+            Marker::U64 | Marker::I64 | Marker::F64 => (8, 0),
+            Marker::FixExt1 => (2, 0),
+            Marker::FixExt2 => (3, 0),
+            Marker::FixExt4 => (5, 0),
+            Marker::FixExt8 => (9, 0),
+            Marker::FixExt16 => (17, 0),
+            Marker::Ext8 | Marker::Ext16 | Marker::Ext32 => (self.len(field, marker)? + 1, 0),
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => (self.len(field, marker)?, 0),
+            Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => (self.len(field, marker)?, 0),
+            Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => (0, self.len(field, marker)?),
+            Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => (0, self.len(field, marker)?.saturating_mul(2)),
+            Marker::Reserved => return Err(wrong(field, "a msgpack value", marker)),
+        };
+        self.take(bytes, field)?;
+        for _ in 0..items {
+            self.skip(field, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    /// One value as a [`Value`]. Lengths are checked against what remains
+    /// (every item takes at least one byte) before anything is reserved.
+    fn value(&mut self, field: &'static str, depth: usize) -> Result<Value, WireError> {
+        if depth > MAX_DEPTH {
+            return Err(WireError::TooDeep { field });
+        }
+        let marker = self.marker(field)?;
+        if let Some(n) = self.integer(field, marker)? {
+            return Ok(i64::try_from(n).map_or_else(|_| Value::UInt(n as u64), Value::Int));
+        }
+        Ok(match marker {
+            Marker::Null => Value::Nil,
+            Marker::True => Value::Bool(true),
+            Marker::False => Value::Bool(false),
+            Marker::F32 => Value::Float(f64::from(f32::from_bits(self.be_u32(field)?))),
+            Marker::F64 => Value::Float(f64::from_bits(self.be_u64(field)?)),
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => {
+                let len = self.len(field, marker)?;
+                let text = std::str::from_utf8(self.take(len, field)?).map_err(|_| WireError::InvalidUtf8 { field })?;
+                Value::Str(text.to_owned())
+            }
+            Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => {
+                let len = self.len(field, marker)?;
+                Value::Bytes(self.take(len, field)?.to_vec())
+            }
+            Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => {
+                let len = self.len(field, marker)?;
+                if len > self.remaining() {
+                    return Err(WireError::Truncated { field });
+                }
+                let mut items = Vec::with_capacity(len);
+                for _ in 0..len {
+                    items.push(self.value(field, depth + 1)?);
+                }
+                Value::List(items)
+            }
+            Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => {
+                let len = self.len(field, marker)?;
+                let mut entries = BTreeMap::new();
+                for _ in 0..len {
+                    // Keys that are not strings (valid msgpack) keep their text form.
+                    let key = match self.peek() {
+                        Some(Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32) => {
+                            self.str(field)?.to_owned()
+                        }
+                        _ => self.value(field, depth + 1)?.to_string(),
+                    };
+                    entries.insert(key, self.value(field, depth + 1)?);
+                }
+                Value::Map(entries)
+            }
+            Marker::FixExt1
+            | Marker::FixExt2
+            | Marker::FixExt4
+            | Marker::FixExt8
+            | Marker::FixExt16
+            | Marker::Ext8
+            | Marker::Ext16
+            | Marker::Ext32 => {
+                let len = match marker {
+                    Marker::FixExt1 => 1,
+                    Marker::FixExt2 => 2,
+                    Marker::FixExt4 => 4,
+                    Marker::FixExt8 => 8,
+                    Marker::FixExt16 => 16,
+                    _ => self.len(field, marker)?,
+                };
+                let [tag] = self.array(field)?;
+                Value::Ext(tag as i8, self.take(len, field)?.to_vec())
+            }
+            _ => return Err(wrong(field, "a msgpack value", marker)),
+        })
+    }
+}
+
+/// Reads one msgpack value as a [`Value`], all of `bytes`.
+pub(crate) fn value(bytes: &[u8], field: &'static str) -> Result<Value, WireError> {
+    let mut r = Reader::new(bytes);
+    let value = r.value(field, 0)?;
+    match r.remaining() {
+        0 => Ok(value),
+        count => Err(WireError::TrailingBytes { count }),
+    }
+}
