@@ -2,6 +2,7 @@
 //! they have all stopped, or embedded through an [`AppHandle`].
 
 use std::borrow::Cow;
+use std::ffi::OsString;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use crate::error::{InvalidFrequency, RequestError, RunError, SendError, SpawnErr
 use crate::events::{Event, EventSender, Events};
 use crate::mail::{Mail, Post};
 use crate::mailbox::{DEFAULT_CAPACITY, FullPolicy, QueueKind};
+use crate::process::link::Link;
 use crate::runner::Source;
 use crate::supervision::{Backoff, Intensity, Restart, Strategy, SupervisorOptions};
 use crate::{Actor, ActorStats, Address, AppStats, Envelope, Mode, Name, runner};
@@ -74,6 +76,7 @@ impl Application {
             events: EventSender::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             force_stop: true,
+            process_args: None,
         }
     }
 }
@@ -268,6 +271,7 @@ pub struct Builder {
     events: EventSender,
     shutdown_timeout: Duration,
     force_stop: bool,
+    process_args: Option<Arc<[OsString]>>,
 }
 
 /// How long a shutdown waits for actors to stop before aborting them.
@@ -337,6 +341,15 @@ impl Builder {
         self
     }
 
+    /// The arguments a [`Mode::Process`] actor's child process is started
+    /// with (the program is this one); by default this process's own
+    /// arguments, so `main` takes the same path to the builder. A test
+    /// binary passes the test's name, so the child runs just that test.
+    pub fn process_args<S: Into<OsString>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.process_args = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Adds an actor made by `factory`, which makes a new one for every
     /// restart (see [`ActorOptions::restart`]); the calls that follow set
     /// its options.
@@ -391,12 +404,47 @@ impl Builder {
     /// [`SpawnError`] for an invalid or duplicate name or invalid options;
     /// no actor is started then.
     pub async fn start(self) -> Result<AppHandle, SpawnError> {
+        if let Some(role) = crate::process::child_role() {
+            crate::process::serve_child(self, role).await
+        }
+        self.start_inner(None).await
+    }
+
+    /// Starts a process actor's child: the one actor, with mail for anyone
+    /// else going to the parent over `link`.
+    pub(crate) async fn start_linked(self, link: Arc<Link>) -> Result<AppHandle, SpawnError> {
+        self.start_inner(Some(link)).await
+    }
+
+    /// Keeps only the actor `name`, to run in this process as a process
+    /// actor's child: a task, restarted (in a new process) by the parent.
+    pub(crate) fn into_child(mut self, name: &str) -> Result<Self, SpawnError> {
+        let wanted = Name::new(name);
+        let spec = self.entries.drain(..).find_map(|entry| match entry {
+            Entry::Actor(spec) if Name::new(&spec.name) == wanted => Some(spec),
+            _ => None,
+        });
+        let mut spec = spec.ok_or(SpawnError::NotInBuilder(wanted))?;
+        spec.options.mode = Mode::Task;
+        spec.options.supervision = Supervision::default();
+        spec.options.under = None;
+        spec.autostart = true;
+        spec.main = false;
+        self.entries = vec![Entry::Actor(spec)];
+        Ok(self)
+    }
+
+    async fn start_inner(self, uplink: Option<Arc<Link>>) -> Result<AppHandle, SpawnError> {
         if let Some(hz) = self.global_frequency {
             InvalidFrequency::check(hz)?;
         }
         let directory =
             Arc::new(Directory::new(self.global_frequency, self.events, self.shutdown_timeout, self.strategy));
+        if let Some(link) = uplink {
+            let _ = directory.uplink.set(link);
+        }
         directory.start_orchestrator();
+        let process_args: Arc<[OsString]> = self.process_args.unwrap_or_else(|| std::env::args_os().skip(1).collect());
         let mut ready = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
             let spec = match entry {
@@ -408,7 +456,9 @@ impl Builder {
             };
             let name = valid_name(&spec.name)?;
             let hz = spec.options.resolve(&name, self.global_frequency)?;
-            if !spec.restartable && spec.options.supervision.restart != Restart::Never {
+            // A process actor restarts in a new process, which makes it anew.
+            let in_process = spec.options.mode == Mode::Process;
+            if !spec.restartable && !in_process && spec.options.supervision.restart != Restart::Never {
                 return Err(SpawnError::NotRestartable(name));
             }
             if spec.main && directory.main.set(name.clone()).is_err() {
@@ -416,11 +466,19 @@ impl Builder {
             }
             let cell = Arc::new(spec.options.cell(name, &directory)?);
             let supervision = spec.options.supervision;
+            let launch: Launch = if in_process {
+                let args = process_args.clone();
+                Box::new(move |directory, cell, _hz, supervision| {
+                    crate::process::launch(directory, cell, supervision, args)
+                })
+            } else {
+                spec.launch
+            };
             if spec.autostart {
                 directory.register(cell.clone())?;
-                ready.push((spec.launch, cell, hz, supervision));
+                ready.push((launch, cell, hz, supervision));
             } else {
-                directory.add_dormant(Dormant { cell, frequency: hz, supervision, launch: spec.launch })?;
+                directory.add_dormant(Dormant { cell, frequency: hz, supervision, launch })?;
             }
         }
         let births: Vec<_> = ready.into_iter().map(|(launch, cell, hz, sv)| launch(&directory, cell, hz, sv)).collect();
@@ -448,6 +506,9 @@ impl Builder {
     pub async fn run(self) -> Result<(), RunError> {
         use tokio::signal::unix::{SignalKind, signal};
 
+        if let Some(role) = crate::process::child_role() {
+            crate::process::serve_child(self, role).await
+        }
         let force_stop = self.force_stop;
         let mut interrupt = signal(SignalKind::interrupt()).map_err(RunError::Signal)?;
         let mut terminate = signal(SignalKind::terminate()).map_err(RunError::Signal)?;
@@ -691,6 +752,10 @@ impl AppHandle {
         Self { post: Post { directory, me: Name::new(APP_SENDER), incarnation: 0 } }
     }
 
+    pub(crate) fn directory(&self) -> &Arc<Directory> {
+        &self.post.directory
+    }
+
     /// Starts composing mail; see [`Mail`].
     pub fn mail<B: Body>(&self, to: impl Into<Address>, subject: impl Into<Cow<'static, str>>, body: B) -> Mail<'_> {
         self.post.mail(to, subject, body)
@@ -761,6 +826,10 @@ impl AppHandle {
     fn spawn_from<A: Actor>(&self, name: &str, source: Source<A>, options: ActorOptions) -> Result<(), SpawnError> {
         let directory = &self.post.directory;
         let name = valid_name(name)?;
+        if options.mode == Mode::Process {
+            // The child process finds its actor in the builder.
+            return Err(SpawnError::NotInBuilder(name));
+        }
         let hz = options.resolve(&name, directory.global_frequency)?;
         let cell = Arc::new(options.cell(name, directory)?);
         directory.register(cell.clone())?;

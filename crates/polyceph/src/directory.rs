@@ -18,6 +18,7 @@ use crate::error::{SendError, SpawnError};
 use crate::events::{Event, EventSender};
 use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
 use crate::name::NameRef;
+use crate::process::link::Link;
 use crate::shutdown::Shutdown;
 use crate::stats::{ActorCounters, AppStats, Counter};
 use crate::supervision::{Strategy, SupervisorOptions};
@@ -131,6 +132,8 @@ pub(crate) struct Directory {
     dormant: std::sync::Mutex<HashMap<Name, Dormant>>,
     /// The main actor: when it stops, the actors bound to it stop too.
     pub(crate) main: std::sync::OnceLock<Name>,
+    /// In a process actor's child: where mail for anyone not here goes.
+    pub(crate) uplink: std::sync::OnceLock<Arc<Link>>,
     /// Who pulled the emergency brake, and why; the first pull counts.
     ebrake: std::sync::Mutex<Option<(Name, String)>>,
     /// The actor whose failures exceeded its restart intensity, and its last failure.
@@ -153,6 +156,7 @@ impl Directory {
             main: std::sync::OnceLock::new(),
             events,
             ebrake: std::sync::Mutex::new(None),
+            uplink: std::sync::OnceLock::new(),
             escalation: std::sync::Mutex::new(None),
             global_frequency,
             deadlines: Deadlines::start(),
@@ -488,6 +492,9 @@ impl Directory {
     /// waiting is allowed, return a (boxed) future. This keeps the futures
     /// of `send` and `request` small.
     pub(crate) fn route(&self, envelope: Envelope, wait: bool) -> Routed<'_> {
+        if let Some(link) = self.uplink.get() {
+            return self.route_up(link, envelope, wait);
+        }
         let Address::Actor(name) = envelope.recipient() else {
             let many = self.route_many(envelope, wait);
             if wait {
@@ -513,6 +520,21 @@ impl Directory {
             }
             pushed => Routed::Done(self.account(cell, pushed)),
         }
+    }
+
+    /// In a process actor's child, the actor itself is the only one here:
+    /// mail to anyone else goes to the parent, which routes it.
+    fn route_up<'a>(&'a self, link: &'a Link, envelope: Envelope, wait: bool) -> Routed<'a> {
+        if let Address::Actor(name) = envelope.recipient()
+            && let Some(cell) = self.lookup(name.as_str())
+        {
+            return Routed::Pending(Box::pin(async move { self.push(&cell, envelope, wait).await }));
+        }
+        let sent = link.send(envelope, wait);
+        if wait {
+            return Routed::Pending(Box::pin(sent));
+        }
+        Routed::Done(poll_once(sent).unwrap_or_else(|| unreachable!("sending without waiting never waits")))
     }
 
     async fn route_many(&self, envelope: Envelope, wait: bool) -> Result<(), SendError> {

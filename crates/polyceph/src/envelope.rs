@@ -93,6 +93,18 @@ struct Extra {
     /// A poison pill. Set only in process, never serialized or decoded, so
     /// mail from outside cannot forge one.
     pill: Option<Pill>,
+    /// What the sender on the far side of a wire waits for.
+    expects: Option<Expects>,
+}
+
+/// What the sender of an envelope waits for, as the wire's `expects` field
+/// carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expects {
+    /// A reply: the envelope is a request.
+    Reply,
+    /// An acknowledgement that the envelope was handled.
+    Ack,
 }
 
 /// What kind of poison pill an envelope is.
@@ -106,6 +118,9 @@ pub(crate) enum Pill {
         #[expect(dead_code, reason = "held for its drop, which hands the turn on")]
         Arc<dyn std::any::Any + Send + Sync>,
     ),
+    /// A process actor's child process ended: the incarnation it belongs to
+    /// stops, failed if `failure` says why; any other incarnation ignores it.
+    Ended { incarnation: u64, failure: Option<String> },
 }
 
 static NO_HEADERS: Headers = Headers::new();
@@ -124,6 +139,7 @@ pub(crate) struct Parts {
     pub(crate) priority: i8,
     pub(crate) headers: Headers,
     pub(crate) in_reply_to: Option<Uuid>,
+    pub(crate) expects: Option<Expects>,
     pub(crate) body: BodySlot,
 }
 
@@ -178,8 +194,24 @@ impl Envelope {
                 headers: original.headers().clone(),
                 slots: None,
                 pill: None,
+                expects: None,
             })),
         }))
+    }
+
+    /// A control envelope of a process link (see `process::link`).
+    pub(crate) fn link_control(
+        sender: Name,
+        recipient: Name,
+        subject: &'static str,
+        in_reply_to: Option<Uuid>,
+        body: BodySlot,
+    ) -> Self {
+        let mut envelope = Self::with_body(sender, Address::Actor(recipient), subject.into(), body);
+        if in_reply_to.is_some() {
+            envelope.extra_mut().in_reply_to = in_reply_to;
+        }
+        envelope
     }
 
     /// Adds a header (builder style).
@@ -351,7 +383,9 @@ impl Envelope {
     ///
     /// [`WireError::Encode`] if the body does not serialize.
     pub fn to_msgpack(&self) -> Result<Vec<u8>, WireError> {
-        let mut out = Vec::with_capacity(128);
+        // The fields take about 150 bytes; a body from the wire has a known size.
+        let body = self.0.body.encoded().map_or(64, <[u8]>::len);
+        let mut out = Vec::with_capacity(192 + body);
         crate::wire::encode(self, &mut out)?;
         Ok(out)
     }
@@ -387,13 +421,15 @@ impl Envelope {
 
     /// Assembles an envelope decoded from the wire.
     pub(crate) fn from_parts(p: Parts) -> Self {
-        let extra = (p.thread != p.id || p.in_reply_to.is_some() || !p.headers.is_empty()).then(|| {
+        let needed = p.thread != p.id || p.in_reply_to.is_some() || !p.headers.is_empty() || p.expects.is_some();
+        let extra = needed.then(|| {
             Box::new(Extra {
                 thread: (p.thread != p.id).then_some(p.thread),
                 in_reply_to: p.in_reply_to,
                 headers: p.headers,
                 slots: None,
                 pill: None,
+                expects: p.expects,
             })
         });
         Self(Box::new(Inner {
@@ -413,6 +449,18 @@ impl Envelope {
     /// Nanoseconds since the Unix epoch.
     pub(crate) fn time_nanos(&self) -> u64 {
         self.0.time
+    }
+
+    /// What the sender waits for: from the slots of a local request or
+    /// delivery still waiting, else from the wire.
+    pub(crate) fn expects(&self) -> Option<Expects> {
+        let extra = self.0.extra.as_ref()?;
+        match &extra.slots {
+            Some(slots) if slots.expects_reply() => Some(Expects::Reply),
+            Some(slots) if slots.expects_ack() => Some(Expects::Ack),
+            Some(_) => None,
+            None => extra.expects,
+        }
     }
 
     pub(crate) fn body_slot(&self) -> &BodySlot {

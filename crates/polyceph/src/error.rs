@@ -332,6 +332,10 @@ pub enum SpawnError {
     /// An actor with this name (compared ignoring case) already exists.
     #[error("an actor named {0} already exists")]
     DuplicateName(Name),
+    /// A [`Mode::Process`](crate::Mode::Process) actor must be added to the
+    /// [`Builder`](crate::Builder): its child process finds it there.
+    #[error("no actor named {0} in the application's builder: a process actor must be added there")]
+    NotInBuilder(Name),
     /// The name is empty, starts with `$` (reserved for the runtime), contains
     /// `:` or is `*` (both would read as another kind of address).
     #[error("invalid actor name {0:?}: names are non-empty, contain no ':', are not '*' and do not start with '$'")]

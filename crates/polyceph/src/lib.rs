@@ -65,6 +65,7 @@ mod mailbox;
 mod mode;
 mod name;
 pub mod prelude;
+pub mod process;
 mod runner;
 mod shutdown;
 mod stats;

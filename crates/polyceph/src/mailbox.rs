@@ -153,12 +153,24 @@ impl Mailbox {
     /// that a full mailbox can still be shut down; hands it back if the
     /// mailbox is closed.
     pub(crate) fn push_pill(&self, pill: Envelope) -> Result<(), Envelope> {
+        self.push_beyond(pill, true)
+    }
+
+    /// Queues a notice for the actor itself whatever the capacity and
+    /// policy; hands it back if the mailbox is closed.
+    pub(crate) fn push_notice(&self, notice: Envelope) -> Result<(), Envelope> {
+        self.push_beyond(notice, false)
+    }
+
+    fn push_beyond(&self, pill: Envelope, winds_down: bool) -> Result<(), Envelope> {
         let mut state = self.lock();
         if state.closed {
             return Err(pill);
         }
         state.queue.push(pill);
-        self.winding_down.store(true, Ordering::Release);
+        if winds_down {
+            self.winding_down.store(true, Ordering::Release);
+        }
         let waker = state.rx_waker.take();
         drop(state);
         if let Some(waker) = waker {

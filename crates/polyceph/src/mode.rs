@@ -27,4 +27,10 @@ pub enum Mode {
     /// this mode that outlives the shutdown timeout is reported and left to
     /// finish, since a thread cannot be aborted.
     Thread,
+    /// A child OS process: this program re-executed, running only this
+    /// actor, its mail carried over a Unix socket in the
+    /// [wire format](crate::wire). For work that may crash, leak or block
+    /// without taking the application with it. Bodies that cross must
+    /// serialize; see [`process`](crate::process) for the whole contract.
+    Process,
 }

@@ -384,6 +384,15 @@ pub(crate) async fn dispatch<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail
 }
 
 async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
+    if let Some(Pill::Ended { incarnation, failure }) = mail.pill() {
+        if *incarnation == ctx.incarnation() {
+            match failure {
+                Some(failure) => ctx.fail(ExitReason::Failed(failure.clone())),
+                None => ctx.dying = true,
+            }
+        }
+        return;
+    }
     if mail.is_poison_pill() {
         // Everything queued before it has been handled: stop here.
         if matches!(mail.pill(), Some(Pill::Shutdown(_))) {
@@ -508,7 +517,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 impl<A: Actor> Context<A> {
     /// A hook or handler failed: this incarnation ends with `failure`
     /// (the first one, if several).
-    fn fail(&mut self, failure: ExitReason) {
+    pub(crate) fn fail(&mut self, failure: ExitReason) {
         if let ExitReason::Panicked(message) = &failure {
             tracing::error!(panic = %message, "actor panicked");
         }

@@ -341,9 +341,14 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries = BTreeMap::new();
         while let Some((key, value)) = map.next_entry::<Value, Value>()? {
-            // Non-string keys (valid in msgpack) keep their text form.
+            // Scalar keys that are not strings (valid in msgpack) keep their
+            // text form; lists, maps and extensions as keys are refused (their
+            // text form re-escapes at each level and could grow without bound).
             let key = match key {
                 Value::Str(s) => s,
+                Value::List(_) | Value::Map(_) | Value::Ext(..) => {
+                    return Err(serde::de::Error::custom("a map key must be a string or another scalar"));
+                }
                 other => other.to_string(),
             };
             entries.insert(key, value);

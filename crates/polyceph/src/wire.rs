@@ -61,6 +61,10 @@ pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
 /// refused, so decoding cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 32;
 
+/// The values of the `expects` field.
+const EXPECTS_REPLY: &str = "reply";
+const EXPECTS_ACK: &str = "ack";
+
 /// The msgpack extension type of a timestamp.
 const TIMESTAMP_EXT: i8 = -1;
 
@@ -78,5 +82,6 @@ mod field {
     pub(super) const PRIORITY: &str = "priority";
     pub(super) const HEADERS: &str = "headers";
     pub(super) const IN_REPLY_TO: &str = "in_reply_to";
+    pub(super) const EXPECTS: &str = "expects";
     pub(super) const BODY: &str = "body";
 }

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo xtask test    # run every check CI runs, in the same order
+//! cargo xtask python  # make sure a Python with msgpack exists, print its path
 //! cargo xtask help    # print usage
 //! ```
 //!
@@ -14,7 +15,16 @@
 //!    exact `sudo apt-get install` command is printed and the task fails.
 //! 2. **Tooling** – installs `cargo-deny` with `cargo install --locked` if
 //!    `cargo deny --version` does not work.
-//! 3. **Checks**, stopping at the first failure:
+//! 3. **Python msgpack** – finds a Python that can `import msgpack` for the
+//!    wire-format interoperability test (see [`ensure_python_msgpack`]):
+//!    `$POLYCEPH_PYTHON` if set, else `python3` if it has msgpack, else the
+//!    virtualenv [`PYTHON_VENV`], created with `python3 -m venv` and given
+//!    msgpack with `pip install` when needed. If `python3 -m venv` fails
+//!    (Debian's `python3-venv` missing), that package is installed with
+//!    `apt-get` when running as root, otherwise the exact command is printed
+//!    and the task fails. The chosen interpreter is passed to `cargo test` as
+//!    `POLYCEPH_PYTHON`.
+//! 4. **Checks**, stopping at the first failure:
 //!    `cargo fmt --check`, `cargo clippy -D warnings`, `cargo test`,
 //!    `cargo doc` with `RUSTDOCFLAGS=-D warnings`,
 //!    `cargo deny check bans licenses sources`, and smoke runs of the
@@ -22,7 +32,7 @@
 //!
 //! The time taken by each step and in total is printed.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -60,6 +70,15 @@ const SYSTEM_PACKAGES: &[SystemPackage] = &[
     SystemPackage { debian: "python3", check: Check::Command("python3") },
 ];
 
+/// The virtualenv, relative to the workspace root, that gets msgpack when
+/// `python3` has none. Under `target/`, so git ignores it and `cargo clean`
+/// removes it.
+const PYTHON_VENV: &str = "target/python-venv";
+
+/// The environment variable naming the Python the wire-format
+/// interoperability test (`crates/polyceph/tests/wire_python_interop.rs`) runs.
+const PYTHON_VAR: &str = "POLYCEPH_PYTHON";
+
 /// Usage text printed by `cargo xtask help` and on bad invocations.
 const USAGE: &str = "\
 Usage: cargo xtask <TASK>
@@ -67,6 +86,8 @@ Usage: cargo xtask <TASK>
 Tasks:
   test    Install missing tooling, then run fmt, clippy, tests, docs,
           cargo-deny and the example smoke test (what CI runs)
+  python  Make sure a Python with msgpack exists (creating target/python-venv
+          if needed) and print it, for POLYCEPH_PYTHON
   help    Print this message
 ";
 
@@ -75,6 +96,16 @@ fn main() -> ExitCode {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["test"] => match task_test() {
             Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
+        ["python"] => match ensure_python_msgpack() {
+            Ok(python) => {
+                println!("{PYTHON_VAR}={}", python.display());
+                ExitCode::SUCCESS
+            }
             Err(err) => {
                 eprintln!("error: {err:#}");
                 ExitCode::FAILURE
@@ -119,52 +150,69 @@ fn task_test() -> Result<()> {
 fn run_pipeline(timings: &mut Vec<(&'static str, Duration)>) -> Result<()> {
     timed(timings, "system packages", ensure_system_packages)?;
     timed(timings, "cargo-deny", ensure_cargo_deny)?;
+    let python = timed(timings, "python msgpack", ensure_python_msgpack)?;
 
-    let steps: &[Step] = &[
-        Step { name: "cargo fmt", args: &["fmt", "--all", "--check"], env: &[], limit: minutes(5) },
+    let steps = [
+        Step { name: "cargo fmt", args: &["fmt", "--all", "--check"], env: vec![], limit: minutes(5) },
         Step {
             name: "cargo clippy",
             args: &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"],
-            env: &[],
+            env: vec![],
             limit: minutes(30),
         },
-        Step { name: "cargo test", args: &["test", "--workspace", "--all-features"], env: &[], limit: minutes(30) },
+        Step {
+            name: "cargo test",
+            args: &["test", "--workspace", "--all-features"],
+            env: vec![(PYTHON_VAR, python.into_os_string())],
+            limit: minutes(30),
+        },
         Step {
             name: "cargo doc",
             args: &["doc", "--workspace", "--no-deps", "--all-features"],
-            env: &[("RUSTDOCFLAGS", "-D warnings")],
+            env: vars(&[("RUSTDOCFLAGS", "-D warnings")]),
             limit: minutes(15),
         },
         Step {
             name: "cargo deny",
             args: &["deny", "check", "bans", "licenses", "sources"],
-            env: &[],
+            env: vec![],
             limit: minutes(5),
         },
         Step {
             name: "example smoke test: hello_world",
             args: &["run", "--quiet", "--example", "hello_world", "--", "--count", "1"],
-            env: &[("RUST_LOG", "info")],
+            env: vars(&[("RUST_LOG", "info")]),
             limit: minutes(10),
         },
         Step {
             name: "example smoke test: supervision",
             args: &["run", "--quiet", "--example", "supervision", "--", "--jobs", "6", "--crash-every", "3"],
-            env: &[("RUST_LOG", "warn")],
+            env: vars(&[("RUST_LOG", "warn")]),
             limit: minutes(5),
         },
         Step {
             name: "example smoke test: embedded",
             args: &["run", "--quiet", "--example", "embedded", "--", "--clients", "2"],
-            env: &[("RUST_LOG", "warn")],
+            env: vars(&[("RUST_LOG", "warn")]),
+            limit: minutes(5),
+        },
+        Step {
+            name: "example smoke test: process_worker",
+            args: &["run", "--quiet", "--example", "process_worker", "--", "--jobs", "4"],
+            env: vars(&[("RUST_LOG", "warn")]),
             limit: minutes(5),
         },
     ];
 
-    for step in steps {
+    for step in &steps {
         timed(timings, step.name, || step.run())?;
     }
     Ok(())
+}
+
+/// Environment variables for a [`Step`].
+fn vars(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, OsString)> {
+    pairs.iter().map(|&(key, value)| (key, OsString::from(value))).collect()
 }
 
 /// One cargo invocation of the check pipeline.
@@ -175,7 +223,7 @@ struct Step {
     /// Arguments passed to cargo.
     args: &'static [&'static str],
     /// Extra environment variables for the invocation.
-    env: &'static [(&'static str, &'static str)],
+    env: Vec<(&'static str, OsString)>,
     /// How long the step may take (building included) before it is killed:
     /// a hanging test must fail the run, not eat CI's time budget.
     limit: Duration,
@@ -186,7 +234,7 @@ impl Step {
     fn run(&self) -> Result<()> {
         let mut cmd = cargo();
         cmd.args(self.args);
-        for (key, value) in self.env {
+        for (key, value) in &self.env {
             cmd.env(key, value);
         }
         run_limited(&mut cmd, self.limit)
@@ -223,23 +271,24 @@ fn run_limited(cmd: &mut Command, limit: Duration) -> Result<()> {
     }
 }
 
-/// Prints a `==> name` header, runs `f`, records and prints its duration.
+/// Prints a `==> name` header, runs `f`, records and prints its duration,
+/// and hands back what `f` returned.
 ///
 /// A failure is wrapped with a message naming the step.
-fn timed(
+fn timed<T>(
     timings: &mut Vec<(&'static str, Duration)>,
     name: &'static str,
-    f: impl FnOnce() -> Result<()>,
-) -> Result<()> {
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     println!("==> {name}");
     let started = Instant::now();
     let result = f();
     let elapsed = started.elapsed();
     timings.push((name, elapsed));
     match result {
-        Ok(()) => {
+        Ok(value) => {
             println!("==> {name}: ok ({elapsed:.1?})");
-            Ok(())
+            Ok(value)
         }
         Err(err) => Err(err.context(format!("step `{name}` failed after {elapsed:.1?}"))),
     }
@@ -327,11 +376,7 @@ fn ensure_system_packages() -> Result<()> {
         );
     }
     println!("installing missing system packages: {list}");
-    run(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    apt_install(&missing)?;
 
     let still_missing: Vec<&str> =
         SYSTEM_PACKAGES.iter().filter(|pkg| !pkg.check.is_satisfied()).map(|pkg| pkg.debian).collect();
@@ -339,6 +384,112 @@ fn ensure_system_packages() -> Result<()> {
         bail!("system packages still missing after installation: {}", still_missing.join(" "));
     }
     Ok(())
+}
+
+/// Installs Debian packages with `apt-get` (the caller checked it runs as root).
+fn apt_install(packages: &[&str]) -> Result<()> {
+    run(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Whether `python` runs and can `import msgpack`.
+fn has_msgpack(python: impl AsRef<OsStr>) -> bool {
+    succeeds(Command::new(python).args(["-c", "import msgpack"]))
+}
+
+/// Finds or makes a Python that can `import msgpack`, for the wire-format
+/// interoperability test, and returns the command that runs it:
+///
+/// 1. `$POLYCEPH_PYTHON` if set (an error if it has no msgpack: it was asked for);
+/// 2. else `python3` if it has msgpack;
+/// 3. else the virtualenv [`PYTHON_VENV`] (an absolute path to its
+///    interpreter), created with `python3 -m venv` if missing or broken
+///    (see [`ensure_venv`]) and given msgpack with `pip install --quiet`.
+fn ensure_python_msgpack() -> Result<PathBuf> {
+    if let Some(python) = std::env::var_os(PYTHON_VAR).filter(|p| !p.is_empty()) {
+        let python = PathBuf::from(python);
+        if !has_msgpack(&python) {
+            bail!(
+                "{PYTHON_VAR} is set to {}, which cannot `import msgpack`: \
+                 install it there (`{} -m pip install msgpack`) or unset {PYTHON_VAR}",
+                python.display(),
+                python.display()
+            );
+        }
+        println!("using {PYTHON_VAR}={}", python.display());
+        return Ok(python);
+    }
+    if has_msgpack("python3") {
+        println!("python3 has msgpack");
+        return Ok(PathBuf::from("python3"));
+    }
+    let venv = workspace_root().join(PYTHON_VENV);
+    let python = venv.join("bin/python");
+    if !has_msgpack(&python) {
+        println!("python3 has no msgpack; using the virtualenv {}", venv.display());
+        ensure_venv(&venv)?;
+        println!("installing msgpack into {}", venv.display());
+        run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", "msgpack"]))
+            .context("cannot install msgpack into the virtualenv (is PyPI reachable?)")?;
+        if !has_msgpack(&python) {
+            bail!("{} still cannot `import msgpack` after `pip install msgpack`", python.display());
+        }
+    }
+    println!("using {}", python.display());
+    Ok(python)
+}
+
+/// Makes sure `venv` is a virtualenv with `pip`: creates it with
+/// `python3 -m venv`, after removing what a failed attempt left.
+///
+/// Debian and Ubuntu ship Python's `venv` module without `ensurepip` unless
+/// the `python3-venv` package is installed, and then `python3 -m venv`
+/// fails. That package is installed with `apt-get` when running as root,
+/// like [`SYSTEM_PACKAGES`]; otherwise the exact command is printed and this
+/// fails.
+fn ensure_venv(venv: &Path) -> Result<()> {
+    if is_executable(&venv.join("bin/python")) && is_executable(&venv.join("bin/pip")) {
+        return Ok(());
+    }
+    remove_dir_if_present(venv)?;
+    println!("creating the virtualenv with `python3 -m venv {}`", venv.display());
+    if create_venv(venv) {
+        return Ok(());
+    }
+    remove_dir_if_present(venv)?;
+    if !is_root() {
+        bail!(
+            "`python3 -m venv {}` failed: Python's venv module (with ensurepip) is missing\n\
+             install it with:\n\n    sudo apt-get install -y python3-venv\n\n\
+             or give python3 msgpack yourself: `pip install msgpack`",
+            venv.display()
+        );
+    }
+    println!("`python3 -m venv` failed; installing python3-venv");
+    apt_install(&["python3-venv"])?;
+    if !create_venv(venv) {
+        bail!("`python3 -m venv {}` still fails after installing python3-venv", venv.display());
+    }
+    Ok(())
+}
+
+/// Runs `python3 -m venv venv`; whether it made a virtualenv with `pip`.
+fn create_venv(venv: &Path) -> bool {
+    Command::new("python3").args(["-m", "venv"]).arg(venv).stdin(Stdio::null()).status().is_ok_and(|s| s.success())
+        && is_executable(&venv.join("bin/pip"))
+}
+
+/// Removes a directory tree if there is one.
+fn remove_dir_if_present(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(err).with_context(|| format!("cannot remove {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Installs `cargo-deny` if `cargo deny --version` does not work.
@@ -377,6 +528,16 @@ mod tests {
     fn missing_dependencies_are_detected() {
         assert!(!Check::Command("xtask-no-such-command").is_satisfied());
         assert!(!Check::PkgConfig("xtask-no-such-module").is_satisfied());
+    }
+
+    #[test]
+    fn a_python_that_does_not_exist_has_no_msgpack() {
+        assert!(!has_msgpack("xtask-no-such-python"));
+    }
+
+    #[test]
+    fn the_virtualenv_is_under_target() {
+        assert!(Path::new(PYTHON_VENV).starts_with("target"), "git must ignore {PYTHON_VENV}");
     }
 
     #[test]

@@ -72,6 +72,31 @@ impl Slots {
         self.lock().reply.is_some()
     }
 
+    pub(crate) fn expects_ack(&self) -> bool {
+        self.lock().ack.is_some()
+    }
+
+    /// Answers a request with `reply`; `false` if it was answered already
+    /// (or is no request).
+    pub(crate) fn answer(&self, reply: Envelope) -> bool {
+        match self.take_reply() {
+            Some(Some(tx)) => tx.send(Ok(reply)).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Takes the acknowledgement sender, to be used elsewhere.
+    pub(crate) fn take_ack(&self) -> Option<AckSender> {
+        self.lock().ack.take()
+    }
+
+    /// Acknowledges a delivery: handled.
+    pub(crate) fn acknowledge(&self) {
+        if let Some(tx) = self.lock().ack.take() {
+            let _ = tx.send(Ok(()));
+        }
+    }
+
     /// The deadline passed: whoever still waits learns it now, and a reply
     /// or acknowledgement sent later finds the slot taken.
     pub(crate) fn expire(&self, why: Undelivered) {

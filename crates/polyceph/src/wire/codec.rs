@@ -66,6 +66,8 @@ pub struct EnvelopeCodec {
     max_frame: usize,
     /// Bytes of an oversized frame still to skip.
     discard: usize,
+    /// Whether the frame codec has read a length and waits for its frame.
+    in_frame: bool,
     /// Reused for encoding, so a steady stream allocates nothing.
     scratch: Vec<u8>,
 }
@@ -82,6 +84,7 @@ impl EnvelopeCodec {
             format: Format::MessagePack,
             max_frame: DEFAULT_MAX_FRAME,
             discard: 0,
+            in_frame: false,
             scratch: Vec::new(),
         }
     }
@@ -138,8 +141,16 @@ impl Decoder for EnvelopeCodec {
         if !self.skip_discarded(src) {
             return Ok(None);
         }
+        let before = src.len();
         match self.frames.decode(src) {
-            Ok(frame) => Ok(frame.map(|frame| self.decode_frame(&frame))),
+            Ok(Some(frame)) => {
+                self.in_frame = false;
+                Ok(Some(self.decode_frame(&frame)))
+            }
+            Ok(None) => {
+                self.in_frame |= src.len() < before;
+                Ok(None)
+            }
             // The length is over the limit. The frame codec leaves the
             // header in place when it says so: skip the header and the frame.
             Err(e) if e.get_ref().is_some_and(|inner| inner.is::<LengthDelimitedCodecError>()) => {
@@ -157,13 +168,12 @@ impl Decoder for EnvelopeCodec {
             return Ok(Some(item));
         }
         // The stream ended inside a frame: report it once, then end.
-        if src.is_empty() || self.discard > 0 {
-            src.clear();
-            self.discard = 0;
-            return Ok(None);
-        }
+        let partial = (!src.is_empty() || self.in_frame) && self.discard == 0;
         src.clear();
-        Ok(Some(Err(WireError::Truncated { field: "frame" })))
+        self.discard = 0;
+        self.in_frame = false;
+        self.frames = LengthDelimitedCodec::builder().max_frame_length(self.max_frame).new_codec();
+        Ok(partial.then_some(Err(WireError::Truncated { field: "frame" })))
     }
 }
 

@@ -10,8 +10,8 @@ use ecow::EcoString;
 use rmp::Marker;
 use uuid::Uuid;
 
-use super::{FORMAT_VERSION, MAX_DEPTH, TIMESTAMP_EXT, field};
-use crate::envelope::{BodySlot, Parts};
+use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, TIMESTAMP_EXT, field};
+use crate::envelope::{BodySlot, Expects, Parts};
 use crate::error::WireError;
 use crate::{Address, Envelope, Headers, Name, Value};
 
@@ -60,6 +60,19 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
             }
             field::HEADERS => once(&mut f.headers, field::HEADERS, r.headers()?)?,
             field::IN_REPLY_TO => once(&mut f.in_reply_to, field::IN_REPLY_TO, r.uuid(field::IN_REPLY_TO)?)?,
+            field::EXPECTS => {
+                let expects = match r.str(field::EXPECTS)? {
+                    EXPECTS_REPLY => Expects::Reply,
+                    EXPECTS_ACK => Expects::Ack,
+                    other => {
+                        return Err(out_of_range(
+                            field::EXPECTS,
+                            format!("{other:?} is neither \"reply\" nor \"ack\""),
+                        ));
+                    }
+                };
+                once(&mut f.expects, field::EXPECTS, expects)?;
+            }
             field::BODY => once(&mut f.body, field::BODY, r.raw_value(field::BODY)?)?,
             // A newer peer's field: this version ignores it (the spec says
             // fields added without a version change must be safe to ignore).
@@ -83,6 +96,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
         priority: f.priority.unwrap_or(0),
         headers: f.headers.unwrap_or_default(),
         in_reply_to: f.in_reply_to,
+        expects: f.expects,
         body: BodySlot::wire(f.body.unwrap_or(NIL)),
     }))
 }
@@ -105,6 +119,7 @@ struct Found<'a> {
     priority: Option<i8>,
     headers: Option<Headers>,
     in_reply_to: Option<Uuid>,
+    expects: Option<Expects>,
     body: Option<&'a [u8]>,
 }
 
@@ -409,11 +424,30 @@ impl<'a> Reader<'a> {
                 let len = self.len(field, marker)?;
                 let mut entries = BTreeMap::new();
                 for _ in 0..len {
-                    // Keys that are not strings (valid msgpack) keep their text form.
+                    // Scalar keys that are not strings (valid msgpack) keep
+                    // their text form. Lists, maps and extensions as keys
+                    // are refused: their text form re-escapes at each level
+                    // and could grow without bound.
                     let key = match self.peek() {
                         Some(Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32) => {
                             self.str(field)?.to_owned()
                         }
+                        Some(
+                            marker @ (Marker::FixArray(_)
+                            | Marker::Array16
+                            | Marker::Array32
+                            | Marker::FixMap(_)
+                            | Marker::Map16
+                            | Marker::Map32
+                            | Marker::FixExt1
+                            | Marker::FixExt2
+                            | Marker::FixExt4
+                            | Marker::FixExt8
+                            | Marker::FixExt16
+                            | Marker::Ext8
+                            | Marker::Ext16
+                            | Marker::Ext32),
+                        ) => return Err(wrong(field, "a scalar map key", marker)),
                         _ => self.value(field, depth + 1)?.to_string(),
                     };
                     entries.insert(key, self.value(field, depth + 1)?);
@@ -452,4 +486,10 @@ pub(crate) fn value(bytes: &[u8], field: &'static str) -> Result<Value, WireErro
         0 => Ok(value),
         count => Err(WireError::TrailingBytes { count }),
     }
+}
+
+/// Checks that a body just written is one value readers accept (nesting
+/// within [`MAX_DEPTH`]).
+pub(crate) fn check_body(bytes: &[u8]) -> Result<(), WireError> {
+    Reader::new(bytes).skip(field::BODY, 0)
 }

@@ -5,7 +5,8 @@ use std::fmt::Debug;
 use rmp::encode as mp;
 use uuid::Uuid;
 
-use super::{FORMAT_VERSION, TIMESTAMP_EXT, field};
+use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, TIMESTAMP_EXT, field};
+use crate::envelope::Expects;
 use crate::error::WireError;
 use crate::{Address, Envelope, Value};
 
@@ -28,7 +29,8 @@ impl<T, E: Debug> Unfailing for Result<T, E> {
 pub(crate) fn encode(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireError> {
     let incarnation = envelope.sender_incarnation();
     let in_reply_to = envelope.in_reply_to();
-    let fields = 11 + u32::from(incarnation != 0) + u32::from(in_reply_to.is_some());
+    let expects = envelope.expects();
+    let fields = 11 + u32::from(incarnation != 0) + u32::from(in_reply_to.is_some()) + u32::from(expects.is_some());
     mp::write_map_len(out, fields).unfailing();
 
     // The version first, so a reader knows how to read the rest.
@@ -61,6 +63,9 @@ pub(crate) fn encode(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireE
     let headers = envelope.headers();
     mp::write_map_len(out, len_u32(headers.len())).unfailing();
     for (name, value) in headers.iter() {
+        if too_deep(value, 1) {
+            return Err(WireError::TooDeep { field: field::HEADERS });
+        }
         str(out, name);
         self::value(out, value);
     }
@@ -68,8 +73,24 @@ pub(crate) fn encode(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireE
         str(out, field::IN_REPLY_TO);
         uuid(out, id);
     }
+    if let Some(expects) = expects {
+        str(out, field::EXPECTS);
+        str(
+            out,
+            match expects {
+                Expects::Reply => EXPECTS_REPLY,
+                Expects::Ack => EXPECTS_ACK,
+            },
+        );
+    }
     str(out, field::BODY);
-    envelope.body_slot().write_msgpack(out)?;
+    let body = envelope.body_slot();
+    let start = out.len();
+    body.write_msgpack(out)?;
+    // A body from the wire was checked when it was read.
+    if body.encoded().is_none() {
+        super::decode::check_body(&out[start..])?;
+    }
     Ok(())
 }
 
@@ -98,6 +119,18 @@ pub(crate) fn value(out: &mut Vec<u8>, value: &Value) {
             mp::write_ext_meta(out, len_u32(data.len()), *tag).unfailing();
             out.extend_from_slice(data);
         }
+    }
+}
+
+/// Whether `value`, found at `depth`, nests deeper than readers accept.
+pub(crate) fn too_deep(value: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return true;
+    }
+    match value {
+        Value::List(items) => items.iter().any(|item| too_deep(item, depth + 1)),
+        Value::Map(entries) => entries.values().any(|item| too_deep(item, depth + 1)),
+        _ => false,
     }
 }
 

@@ -5,8 +5,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use ecow::EcoString;
 use uuid::Uuid;
 
-use super::{FORMAT_VERSION, MAX_DEPTH, field};
-use crate::envelope::{BodySlot, Parts};
+use super::encode::too_deep;
+use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, field};
+use crate::envelope::{BodySlot, Expects, Parts};
 use crate::error::WireError;
 use crate::{Address, Envelope, Headers, Name, Value};
 
@@ -26,6 +27,8 @@ struct JsonOut<'a> {
     headers: &'a Headers,
     #[serde(skip_serializing_if = "Option::is_none")]
     in_reply_to: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expects: Option<&'static str>,
     body: Value,
 }
 
@@ -49,10 +52,14 @@ struct JsonIn {
     priority: Option<i64>,
     headers: Option<Headers>,
     in_reply_to: Option<Uuid>,
+    expects: Option<String>,
     body: Option<Value>,
 }
 
 pub(crate) fn encode(envelope: &Envelope) -> Result<Vec<u8>, WireError> {
+    if envelope.headers().iter().any(|(_, value)| too_deep(value, 1)) {
+        return Err(WireError::TooDeep { field: field::HEADERS });
+    }
     let body = match envelope.body_slot().encoded() {
         Some(bytes) => super::decode::value(bytes, field::BODY)?,
         None => super::decode::value(&envelope.body_slot().to_msgpack()?, field::BODY)?,
@@ -70,6 +77,10 @@ pub(crate) fn encode(envelope: &Envelope) -> Result<Vec<u8>, WireError> {
         priority: envelope.priority(),
         headers: envelope.headers(),
         in_reply_to: envelope.in_reply_to(),
+        expects: envelope.expects().map(|e| match e {
+            Expects::Reply => EXPECTS_REPLY,
+            Expects::Ack => EXPECTS_ACK,
+        }),
         body,
     };
     serde_json::to_vec(&out).map_err(|e| WireError::Json { reason: e.to_string() })
@@ -115,6 +126,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
     if too_deep(&body, 0) {
         return Err(WireError::TooDeep { field: field::BODY });
     }
+    let expects = match j.expects.as_deref() {
+        None => None,
+        Some(EXPECTS_REPLY) => Some(Expects::Reply),
+        Some(EXPECTS_ACK) => Some(Expects::Ack),
+        Some(other) => {
+            return Err(WireError::OutOfRange {
+                field: field::EXPECTS,
+                reason: format!("{other:?} is neither \"reply\" nor \"ack\""),
+            });
+        }
+    };
     let mut body_bytes = Vec::new();
     super::encode::value(&mut body_bytes, &body);
     Ok(Envelope::from_parts(Parts {
@@ -129,18 +151,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
         priority,
         headers,
         in_reply_to: j.in_reply_to,
+        expects,
         body: BodySlot::wire(body_bytes),
     }))
-}
-
-/// Whether `value`, found at `depth`, nests deeper than the msgpack form allows.
-fn too_deep(value: &Value, depth: usize) -> bool {
-    if depth > MAX_DEPTH {
-        return true;
-    }
-    match value {
-        Value::List(items) => items.iter().any(|item| too_deep(item, depth + 1)),
-        Value::Map(entries) => entries.values().any(|item| too_deep(item, depth + 1)),
-        _ => false,
-    }
 }
