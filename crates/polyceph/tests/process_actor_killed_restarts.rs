@@ -10,6 +10,7 @@ use nix::unistd::Pid;
 use polyceph::Event;
 use polyceph::error::RequestError;
 use polyceph::prelude::*;
+use polyceph::testing::Probe;
 
 struct Worker;
 
@@ -42,12 +43,12 @@ async fn a_killed_process_actor_restarts_and_its_request_fails() -> anyhow::Resu
         "--nocapture",
     ]);
     let mut events = builder.events();
-    let (tx, mut hanging) = tokio::sync::mpsc::unbounded_channel();
+    let (probe, mut hanging) = Probe::new();
     let app = builder
         .actor("worker", Worker)
         .mode(Mode::Process)
         .restart(Restart::Always)
-        .actor("test", Relay(tx))
+        .actor("test", probe)
         .start()
         .await?;
     let first: u32 = app.request("worker", "pid", (), Duration::from_secs(10)).await?.body()?;
@@ -55,7 +56,7 @@ async fn a_killed_process_actor_restarts_and_its_request_fails() -> anyhow::Resu
 
     let asker = app.clone();
     let in_flight = tokio::spawn(async move { asker.request("worker", "hang", (), Duration::from_secs(30)).await });
-    hanging.recv().await;
+    hanging.expect(&Filter::subject("^hanging$")?, Duration::from_secs(10)).await?;
     // Queued in the child behind the hanging request: it dies with it.
     let queued = {
         let asker = app.clone();
@@ -82,21 +83,4 @@ async fn a_killed_process_actor_restarts_and_its_request_fails() -> anyhow::Resu
     assert_ne!(second, first, "a new process answers");
     assert!(app.shutdown().await.is_empty());
     Ok(())
-}
-
-/// Passes the subjects it gets on to the test.
-struct Relay(tokio::sync::mpsc::UnboundedSender<String>);
-
-impl Actor for Relay {
-    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
-        ctx.fallback(Self::relay);
-        Ok(())
-    }
-}
-
-impl Relay {
-    async fn relay(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        let _ = self.0.send(mail.subject().to_owned());
-        Ok(())
-    }
 }

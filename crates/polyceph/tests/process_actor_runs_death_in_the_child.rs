@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use polyceph::prelude::*;
-use tokio::sync::mpsc;
+use polyceph::testing::Probe;
 
 /// Mails `relay` its pid and its exit reason from `death`.
 struct Mortal;
@@ -29,30 +29,13 @@ impl Mortal {
     }
 }
 
-/// Passes what it gets on to the test; it runs in the parent.
-struct Relay(mpsc::UnboundedSender<Envelope>);
-
-impl Actor for Relay {
-    async fn birth(&mut self, ctx: &mut Context<Self>) -> Result<()> {
-        ctx.fallback(Self::relay);
-        Ok(())
-    }
-}
-
-impl Relay {
-    async fn relay(&mut self, _ctx: &mut Context<Self>, mail: Envelope) -> Result<()> {
-        let _ = self.0.send(mail);
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_shutdown_runs_death_in_the_child() -> anyhow::Result<()> {
-    let (tx, mut relayed) = mpsc::unbounded_channel();
+    let (probe, mut relayed) = Probe::new();
     // The relay starts first, so it stops last: after the process actor.
     let app = Application::builder()
         .process_args(["--exact", "a_clean_shutdown_runs_death_in_the_child", "--nocapture"])
-        .actor("relay", Relay(tx))
+        .actor("relay", probe)
         .actor("mortal", Mortal)
         .mode(Mode::Process)
         .start()
@@ -63,13 +46,13 @@ async fn a_clean_shutdown_runs_death_in_the_child() -> anyhow::Result<()> {
     let aborted = tokio::time::timeout(Duration::from_secs(10), app.shutdown()).await?;
     assert!(aborted.is_empty(), "a clean shutdown aborts nobody: {aborted:?}");
 
-    let died = relayed.try_recv().expect("death's mail reached the parent before the relay stopped");
+    let died = relayed.try_next().expect("death's mail reached the parent before the relay stopped");
     assert_eq!(died.subject(), "died");
     assert!(died.sender().is("mortal"));
     let (pid, why): (u32, String) = died.body()?;
     assert_eq!(pid, child, "death ran in the actor's process");
     assert_ne!(pid, std::process::id());
     assert_eq!(why, ExitReason::Shutdown.to_string());
-    assert!(relayed.try_recv().is_err(), "death ran once");
+    assert!(relayed.try_next().is_none(), "death ran once");
     Ok(())
 }

@@ -6,34 +6,16 @@
 //! unknown fields are skipped and unknown extensions in headers are kept
 //! verbatim; and that the JSON form names its errors the same way.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use polyceph::error::WireError;
 use polyceph::prelude::*;
 use polyceph::wire::MAX_DEPTH;
+use support::{bin, map, mp};
 use uuid::Uuid;
-
-/// One msgpack value, written by rmp-serde rather than polyceph's encoder.
-fn mp(value: impl Into<Value>) -> Vec<u8> {
-    rmp_serde::to_vec(&value.into()).expect("a Value encodes")
-}
-
-/// A msgpack map of `fields` in this order (duplicates allowed), each value
-/// already msgpack.
-fn map(fields: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    rmp::encode::write_map_len(&mut out, u32::try_from(fields.len()).expect("few fields")).expect("writes to a Vec");
-    for (name, value) in fields {
-        rmp::encode::write_str(&mut out, name).expect("writes to a Vec");
-        out.extend_from_slice(value);
-    }
-    out
-}
-
-fn bin(id: Uuid) -> Vec<u8> {
-    mp(Value::bytes(*id.as_bytes()))
-}
 
 /// A msgpack timestamp (extension -1) of `data`.
 fn timestamp(data: Vec<u8>) -> Vec<u8> {

@@ -5,12 +5,15 @@
 //! msgpack value, the time as a timestamp extension and ids as 16-byte bin;
 //! and that a bridge forwarding mail re-encodes it byte for byte.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use polyceph::Name;
 use polyceph::prelude::*;
 use serde::{Deserialize, Serialize};
+use support::{bin, map, mp};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,27 +102,6 @@ fn via_msgpack(mail: &Envelope) -> anyhow::Result<Envelope> {
 
 fn via_json(mail: &Envelope) -> anyhow::Result<Envelope> {
     Ok(Envelope::from_json(&mail.to_json()?)?)
-}
-
-/// One msgpack value, written by rmp-serde rather than polyceph's encoder.
-fn mp(value: impl Into<Value>) -> Vec<u8> {
-    rmp_serde::to_vec(&value.into()).expect("a Value encodes")
-}
-
-/// A msgpack map of `fields` in this order, each value already msgpack.
-fn map(fields: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    rmp::encode::write_map_len(&mut out, u32::try_from(fields.len()).expect("few fields")).expect("writes to a Vec");
-    for (name, value) in fields {
-        rmp::encode::write_str(&mut out, name).expect("writes to a Vec");
-        out.extend_from_slice(value);
-    }
-    out
-}
-
-/// A uuid as the wire carries it.
-fn bin(id: Uuid) -> Vec<u8> {
-    mp(Value::bytes(*id.as_bytes()))
 }
 
 /// A msgpack timestamp in its 8-byte form.

@@ -176,3 +176,25 @@ pub fn member(name: &'static str, log: &mpsc::UnboundedSender<String>) -> impl F
     let log = log.clone();
     move || Member { name, log: log.clone() }
 }
+
+/// One msgpack value, written by rmp-serde rather than polyceph's encoder.
+pub fn mp(value: impl Into<Value>) -> Vec<u8> {
+    rmp_serde::to_vec(&value.into()).expect("a Value encodes")
+}
+
+/// A msgpack map of `fields` in this order (duplicates allowed), each value
+/// already msgpack.
+pub fn map(fields: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    rmp::encode::write_map_len(&mut out, u32::try_from(fields.len()).expect("few fields")).expect("writes to a Vec");
+    for (name, value) in fields {
+        rmp::encode::write_str(&mut out, name).expect("writes to a Vec");
+        out.extend_from_slice(value);
+    }
+    out
+}
+
+/// A UUID as the wire carries it: `bin 16`.
+pub fn bin(id: uuid::Uuid) -> Vec<u8> {
+    mp(Value::bytes(*id.as_bytes()))
+}
