@@ -384,28 +384,34 @@ pub(crate) async fn dispatch<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail
 }
 
 async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
-    if let Some(Pill::Ended { incarnation, failure }) = mail.pill() {
-        if *incarnation == ctx.incarnation() {
-            match failure {
-                Some(failure) => ctx.fail(ExitReason::Failed(failure.clone())),
-                None => ctx.dying = true,
+    match mail.pill() {
+        None => {}
+        // A process actor's child ended; a notice for an earlier
+        // incarnation is stale.
+        Some(Pill::Ended { incarnation, failure }) => {
+            if *incarnation == ctx.incarnation() {
+                match failure {
+                    Some(failure) => ctx.fail(ExitReason::Failed(failure.clone())),
+                    None => ctx.dying = true,
+                }
             }
+            return;
         }
-        return;
-    }
-    if mail.is_poison_pill() {
         // Everything queued before it has been handled: stop here.
-        if matches!(mail.pill(), Some(Pill::Shutdown(_))) {
+        Some(Pill::Shutdown(_)) => {
             tracing::debug!("shutdown: stopping");
             // Kept until the context is dropped, after `death`: then the
             // next actor's turn comes. (Set aside with the mail `receive`
             // kept, which nothing takes once the actor is dying.)
             ctx.stash.push_front(mail);
-        } else {
-            tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping");
+            ctx.dying = true;
+            return;
         }
-        ctx.dying = true;
-        return;
+        Some(Pill::Poison) => {
+            tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping");
+            ctx.dying = true;
+            return;
+        }
     }
     let routes = ctx.routes.clone();
     let slots = mail.slots().cloned();

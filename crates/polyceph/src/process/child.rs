@@ -13,7 +13,7 @@ use super::proxy::STOP;
 use crate::directory::{ActorCell, Directory};
 use crate::envelope::BodySlot;
 use crate::error::BoxError;
-use crate::{AppHandle, Builder, Envelope, Event, ExitReason, Name};
+use crate::{AppHandle, Builder, Envelope, Event, Events, ExitReason, Name};
 
 /// How long the child waits for its last frames to be written.
 const FLUSH: Duration = Duration::from_secs(2);
@@ -51,49 +51,44 @@ async fn run(builder: Builder, role: &ChildRole) -> Result<Option<String>, BoxEr
     let (link, read, writer) = Link::open(stream, name.clone());
     let app = builder.start_linked(link.clone()).await?;
     // Born, or stopped in `birth`: then the parent hears why, and no `born`.
-    let failed_birth = loop {
-        match events.next().await {
-            Some(Event::Started { actor }) if actor == name => break None,
-            Some(Event::Stopped { actor, reason }) if actor == name => break Some(reason),
-            Some(_) => {}
-            None => break Some(ExitReason::Normal),
+    let failure = match next_end(&mut events, &name, true).await {
+        Some(reason) => Some(failure(&reason).unwrap_or_else(|| "the actor stopped during its birth".to_owned())),
+        None => {
+            let directory = app.directory().clone();
+            let cell = directory.lookup(name.as_str()).ok_or("the actor stopped during its birth")?;
+            let side = Arc::new(Child { directory, cell, app: app.clone() });
+            let reader = tokio::spawn({
+                let link = link.clone();
+                async move {
+                    link::read_frames(read, link, side).await;
+                    // The parent closed the link, or died: stop.
+                    app.shutdown().await;
+                }
+            });
+            link.send(link::control(Name::new(LINK), BORN, None, BodySlot::local(())), true).await?;
+            let reason = next_end(&mut events, &name, false).await.unwrap_or(ExitReason::Normal);
+            reader.abort();
+            failure(&reason)
         }
     };
-    if let Some(reason) = failed_birth {
-        let failure = Some(failure(&reason).unwrap_or_else(|| "the actor stopped during its birth".to_owned()));
-        let exited = link::control(Name::new(LINK), EXITED, None, BodySlot::local(failure.clone()));
-        let _ = link.send(exited, true).await;
-        link.close();
-        let _ = tokio::time::timeout(FLUSH, writer).await;
-        return Ok(failure);
-    }
-    let directory = app.directory().clone();
-    let cell = directory.lookup(name.as_str()).ok_or("the actor stopped during its birth")?;
-    let side = Arc::new(Child { directory, cell, app: app.clone() });
-    let reader = tokio::spawn({
-        let link = link.clone();
-        async move {
-            link::read_frames(read, link, side).await;
-            // The parent closed the link, or died: stop.
-            app.shutdown().await;
-        }
-    });
-    link.send(link::control(Name::new(LINK), BORN, None, BodySlot::local(())), true).await?;
-
-    let reason = loop {
-        match events.next().await {
-            Some(Event::Stopped { actor, reason }) if actor == name => break reason,
-            Some(_) => {}
-            None => break ExitReason::Normal,
-        }
-    };
-    let failure = failure(&reason);
     let exited = link::control(Name::new(LINK), EXITED, None, BodySlot::local(failure.clone()));
     let _ = link.send(exited, true).await;
-    reader.abort();
     link.close();
     let _ = tokio::time::timeout(FLUSH, writer).await;
     Ok(failure)
+}
+
+/// Waits for the actor's `Stopped` event (its reason), or, if `or_started`,
+/// for its `Started` event (`None`).
+async fn next_end(events: &mut Events, name: &Name, or_started: bool) -> Option<ExitReason> {
+    loop {
+        match events.next().await {
+            Some(Event::Started { actor }) if or_started && actor == *name => return None,
+            Some(Event::Stopped { actor, reason }) if actor == *name => return Some(reason),
+            Some(_) => {}
+            None => return Some(ExitReason::Normal),
+        }
+    }
 }
 
 /// Why the actor failed, for the parent's `ExitReason::Failed`; `None` if

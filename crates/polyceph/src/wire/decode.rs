@@ -158,16 +158,24 @@ fn kind(marker: Marker) -> &'static str {
         Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => "bin",
         Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => "an array",
         Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => "a map",
-        Marker::FixExt1
-        | Marker::FixExt2
-        | Marker::FixExt4
-        | Marker::FixExt8
-        | Marker::FixExt16
-        | Marker::Ext8
-        | Marker::Ext16
-        | Marker::Ext32 => "an extension",
         Marker::Reserved => "the reserved byte 0xc1",
+        // What is left: the extensions.
+        _ => "an extension",
     }
+}
+
+fn is_ext(marker: Marker) -> bool {
+    matches!(
+        marker,
+        Marker::FixExt1
+            | Marker::FixExt2
+            | Marker::FixExt4
+            | Marker::FixExt8
+            | Marker::FixExt16
+            | Marker::Ext8
+            | Marker::Ext16
+            | Marker::Ext32
+    )
 }
 
 /// A cursor over untrusted msgpack.
@@ -268,6 +276,18 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// The data length of an extension (not counting its type byte).
+    fn ext_len(&mut self, field: &'static str, marker: Marker) -> Result<usize, WireError> {
+        Ok(match marker {
+            Marker::FixExt1 => 1,
+            Marker::FixExt2 => 2,
+            Marker::FixExt4 => 4,
+            Marker::FixExt8 => 8,
+            Marker::FixExt16 => 16,
+            _ => self.len(field, marker)?,
+        })
+    }
+
     fn str(&mut self, field: &'static str) -> Result<&'a str, WireError> {
         let marker = self.marker(field)?;
         if !matches!(marker, Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32) {
@@ -365,17 +385,13 @@ impl<'a> Reader<'a> {
             Marker::U16 | Marker::I16 => (2, 0),
             Marker::U32 | Marker::I32 | Marker::F32 => (4, 0),
             Marker::U64 | Marker::I64 | Marker::F64 => (8, 0),
-            Marker::FixExt1 => (2, 0),
-            Marker::FixExt2 => (3, 0),
-            Marker::FixExt4 => (5, 0),
-            Marker::FixExt8 => (9, 0),
-            Marker::FixExt16 => (17, 0),
-            Marker::Ext8 | Marker::Ext16 | Marker::Ext32 => (self.len(field, marker)? + 1, 0),
             Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => (self.len(field, marker)?, 0),
             Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => (self.len(field, marker)?, 0),
             Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => (0, self.len(field, marker)?),
             Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => (0, self.len(field, marker)?.saturating_mul(2)),
             Marker::Reserved => return Err(wrong(field, "a msgpack value", marker)),
+            // What is left, the extensions: the type byte, then the data.
+            ext => (1 + self.ext_len(field, ext)?, 0),
         };
         self.take(bytes, field)?;
         for _ in 0..items {
@@ -438,38 +454,17 @@ impl<'a> Reader<'a> {
                             | Marker::Array32
                             | Marker::FixMap(_)
                             | Marker::Map16
-                            | Marker::Map32
-                            | Marker::FixExt1
-                            | Marker::FixExt2
-                            | Marker::FixExt4
-                            | Marker::FixExt8
-                            | Marker::FixExt16
-                            | Marker::Ext8
-                            | Marker::Ext16
-                            | Marker::Ext32),
+                            | Marker::Map32),
                         ) => return Err(wrong(field, "a scalar map key", marker)),
+                        Some(marker) if is_ext(marker) => return Err(wrong(field, "a scalar map key", marker)),
                         _ => self.value(field, depth + 1)?.to_string(),
                     };
                     entries.insert(key, self.value(field, depth + 1)?);
                 }
                 Value::Map(entries)
             }
-            Marker::FixExt1
-            | Marker::FixExt2
-            | Marker::FixExt4
-            | Marker::FixExt8
-            | Marker::FixExt16
-            | Marker::Ext8
-            | Marker::Ext16
-            | Marker::Ext32 => {
-                let len = match marker {
-                    Marker::FixExt1 => 1,
-                    Marker::FixExt2 => 2,
-                    Marker::FixExt4 => 4,
-                    Marker::FixExt8 => 8,
-                    Marker::FixExt16 => 16,
-                    _ => self.len(field, marker)?,
-                };
+            m if is_ext(m) => {
+                let len = self.ext_len(field, m)?;
                 let [tag] = self.array(field)?;
                 Value::Ext(tag as i8, self.take(len, field)?.to_vec())
             }
