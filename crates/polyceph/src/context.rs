@@ -203,6 +203,30 @@ impl<A: Actor> Context<A> {
         self.post.mail(to, subject, body)
     }
 
+    /// Routes `envelope` as it is, to its recipient: for envelopes made
+    /// elsewhere, such as those a bridge reads from a wire
+    /// ([`Envelope::from_msgpack`]). Its id, thread, sender and headers
+    /// are kept; a request read through a [`remote::Peer`](crate::remote::Peer)
+    /// carries its reply slot. Waits for mailbox room if the recipient's
+    /// policy says so.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mail::send`].
+    pub async fn post(&self, envelope: Envelope) -> Result<(), crate::error::SendError> {
+        self.post.post(envelope).await
+    }
+
+    /// Routes `envelope` as [`post`](Self::post) does, if that can be done
+    /// without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mail::try_send`].
+    pub fn try_post(&self, envelope: Envelope) -> Result<(), crate::error::SendError> {
+        self.post.try_post(envelope)
+    }
+
     /// Starts composing the reply to `original`: same thread, next thread
     /// index, sender and recipient swapped, the original's headers and
     /// priority kept, subject `reply`. Add headers to it, then send it; a

@@ -221,6 +221,12 @@ impl Envelope {
         self
     }
 
+    /// Readdresses the envelope, keeping everything else: a bridge
+    /// delivering mail read from a wire to its configured recipient.
+    pub fn set_recipient(&mut self, to: impl Into<Address>) {
+        self.0.recipient = to.into();
+    }
+
     /// Sets the priority (builder style).
     #[must_use]
     pub fn with_priority(mut self, priority: i8) -> Self {
@@ -475,6 +481,16 @@ impl Envelope {
         let weak = Arc::downgrade(&slots);
         self.extra_mut().slots = Some(slots);
         weak
+    }
+
+    /// Moves a delivery's acknowledgement into slots of this copy alone,
+    /// so that it is owed by whoever this copy goes to next (a process, a
+    /// peer across a wire), not by the handler now holding it: that
+    /// handler's end no longer acknowledges it.
+    pub(crate) fn hand_over_ack(&mut self) {
+        if let Some(ack) = self.slots().and_then(|slots| slots.take_ack()) {
+            self.attach(Slots::ack(ack));
+        }
     }
 
     pub(crate) fn slots(&self) -> Option<&Arc<Slots>> {

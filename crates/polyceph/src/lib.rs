@@ -66,6 +66,7 @@ mod mode;
 mod name;
 pub mod prelude;
 pub mod process;
+pub mod remote;
 mod runner;
 mod shutdown;
 mod stats;

@@ -44,6 +44,18 @@ impl Post {
         self.directory.route(pill, true).finish().await
     }
 
+    /// Routes an envelope made elsewhere (read from a wire) as it is.
+    pub(crate) async fn post(&self, envelope: Envelope) -> Result<(), SendError> {
+        self.directory.route(envelope, true).finish().await
+    }
+
+    pub(crate) fn try_post(&self, envelope: Envelope) -> Result<(), SendError> {
+        match self.directory.route(envelope, false) {
+            Routed::Done(done) => done,
+            Routed::Pending(_) => unreachable!("routing without waiting never waits"),
+        }
+    }
+
     pub(crate) fn reply<B: Body>(&self, original: &Envelope, body: B) -> Mail<'_> {
         let envelope = Envelope::reply_to(original, self.me.clone(), Cow::Borrowed("reply"), BodySlot::local(body))
             .with_incarnation(self.incarnation);
@@ -142,7 +154,7 @@ impl<'p> Mail<'p> {
     /// [`SendError`], with the envelope handed back.
     pub async fn send(self) -> Result<(), SendError> {
         let Some((post, envelope)) = self.answer_request() else { return Ok(()) };
-        post.directory.route(envelope, true).finish().await
+        post.post(envelope).await
     }
 
     /// Queues the mail if that can be done without waiting.
@@ -153,10 +165,7 @@ impl<'p> Mail<'p> {
     /// [`SendError::MailboxFull`] whatever the recipient's policy.
     pub fn try_send(self) -> Result<(), SendError> {
         let Some((post, envelope)) = self.answer_request() else { return Ok(()) };
-        match post.directory.route(envelope, false) {
-            Routed::Done(done) => done,
-            Routed::Pending(_) => unreachable!("routing without waiting never waits"),
-        }
+        post.try_post(envelope)
     }
 
     /// Sends the mail as a request and waits for the reply, on the same thread.

@@ -16,7 +16,6 @@ use super::link::{self, BORN, EXITED, Link, Side};
 use super::{ACTOR_VAR, PARENT_VAR, SOCKET_VAR};
 use crate::context::Supervision;
 use crate::directory::{ActorCell, Directory};
-use crate::envelope::slots::Slots;
 use crate::envelope::{BodySlot, Pill};
 use crate::error::SendError;
 use crate::runner::{self, Source};
@@ -201,9 +200,7 @@ impl Proxy {
     async fn forward(&mut self, ctx: &mut Context<Self>, mut mail: Envelope) -> Result<()> {
         let Some(running) = &self.running else { return Err("no process".into()) };
         // A delivery is acknowledged when the child has handled it, not now.
-        if let Some(ack) = mail.slots().and_then(|slots| slots.take_ack()) {
-            mail.attach(Slots::ack(ack));
-        }
+        mail.hand_over_ack();
         // Gone is known before `ended` is set: from then on, mail waits for
         // the next process. (Mail that passes this check as the process dies
         // is failed with the exit's reason by the link, never lost quietly.)
