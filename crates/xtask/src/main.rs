@@ -45,7 +45,6 @@ enum Check {
     /// The named executable must be found on `PATH`.
     Command(&'static str),
     /// `pkg-config --exists <module>` must succeed.
-    #[allow(dead_code, reason = "no system library is needed yet; libvirt-dev will use it")]
     PkgConfig(&'static str),
 }
 
@@ -60,14 +59,16 @@ struct SystemPackage {
 
 /// System packages needed by the workspace.
 ///
-/// No crate links against a system library yet. `pkg-config` is listed so
-/// [`Check::PkgConfig`] entries (e.g. `libvirt-dev`, checked with
-/// `Check::PkgConfig("libvirt")`) can be added later; `python3` is needed
-/// by the interop tests. Entries are checked in order, so tools used by
-/// other checks (like `pkg-config`) must come first.
+/// `polyceph-libvirt` links libvirt (`libvirt-dev`, found through
+/// `pkg-config`); `python3` is needed by the interop tests, and `ip`
+/// (iproute2) by the IPv6 multicast test, which builds its own network
+/// namespaces. Entries are checked in order, so tools used by other checks
+/// (like `pkg-config`) must come first.
 const SYSTEM_PACKAGES: &[SystemPackage] = &[
     SystemPackage { debian: "pkg-config", check: Check::Command("pkg-config") },
+    SystemPackage { debian: "libvirt-dev", check: Check::PkgConfig("libvirt") },
     SystemPackage { debian: "python3", check: Check::Command("python3") },
+    SystemPackage { debian: "iproute2", check: Check::Command("ip") },
 ];
 
 /// The virtualenv, relative to the workspace root, that gets msgpack when
@@ -199,6 +200,30 @@ fn run_pipeline(timings: &mut Vec<(&'static str, Duration)>) -> Result<()> {
         Step {
             name: "example smoke test: process_worker",
             args: &["run", "--quiet", "--example", "process_worker", "--", "--jobs", "4"],
+            env: vars(&[("RUST_LOG", "warn")]),
+            limit: minutes(5),
+        },
+        Step {
+            name: "example smoke test: fifo_bridge",
+            args: &["run", "--quiet", "--example", "fifo_bridge"],
+            env: vars(&[("RUST_LOG", "warn")]),
+            limit: minutes(5),
+        },
+        Step {
+            name: "example smoke test: libvirt_monitor",
+            args: &[
+                "run",
+                "--quiet",
+                "-p",
+                "polyceph-examples",
+                "--features",
+                "libvirt",
+                "--example",
+                "libvirt_monitor",
+                "--",
+                "--cycles",
+                "1",
+            ],
             env: vars(&[("RUST_LOG", "warn")]),
             limit: minutes(5),
         },
