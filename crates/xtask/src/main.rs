@@ -210,6 +210,12 @@ fn run_pipeline(timings: &mut Vec<(&'static str, Duration)>) -> Result<()> {
             limit: minutes(5),
         },
         Step {
+            name: "example smoke test: telemetry",
+            args: &["run", "--quiet", "--example", "telemetry", "--", "--seconds", "3"],
+            env: vars(&[("RUST_LOG", "warn")]),
+            limit: minutes(5),
+        },
+        Step {
             name: "example smoke test: libvirt_monitor",
             args: &[
                 "run",
