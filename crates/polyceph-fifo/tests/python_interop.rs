@@ -4,50 +4,23 @@
 //! skipped, its request is answered, Rust's envelope reaches it, and it
 //! answers Rust's request (`tests/python/fifo_interop.py`).
 //!
-//! Python is `$POLYCEPH_PYTHON` if set, else `python3` if it has msgpack,
-//! else the virtualenv `cargo xtask test` makes in `target/python-venv`.
-//! Without any, the test fails saying how to get one: it never passes
-//! without running Python.
+//! Which Python runs, and why the test never passes without one: see
+//! `crates/polyceph/tests/support/python.rs`.
 
+#[path = "../../polyceph/tests/support/python.rs"]
+mod python;
 mod support;
 
-use std::ffi::{OsStr, OsString};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, UNIX_EPOCH};
 
 use polyceph::prelude::*;
 use polyceph_fifo::{FifoReader, FifoWriter};
+use python::python;
 use serde::{Deserialize, Serialize};
 use support::{PATIENCE, fifo_path, stats_until};
 use tokio::sync::mpsc;
-
-const HOW_TO_GET_MSGPACK: &str = "run `cargo xtask test` (it makes target/python-venv with msgpack), \
-     or `pip install msgpack` for python3, or set POLYCEPH_PYTHON to a Python that has msgpack";
-
-fn has_msgpack(python: &OsStr) -> bool {
-    Command::new(python)
-        .args(["-c", "import msgpack"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-/// The Python to run: `$POLYCEPH_PYTHON`, else `python3`, else the
-/// virtualenv of `cargo xtask test`, the first that can `import msgpack`.
-fn python() -> OsString {
-    if let Some(python) = std::env::var_os("POLYCEPH_PYTHON").filter(|p| !p.is_empty()) {
-        assert!(has_msgpack(&python), "POLYCEPH_PYTHON={python:?} cannot `import msgpack`: {HOW_TO_GET_MSGPACK}");
-        return python;
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/python-venv/bin/python");
-    [OsString::from("python3"), venv.into_os_string()]
-        .into_iter()
-        .find(|candidate| has_msgpack(candidate))
-        .unwrap_or_else(|| panic!("no Python with msgpack found for the fifo interop test: {HOW_TO_GET_MSGPACK}"))
-}
 
 /// The note's body, as Python writes it and Rust reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

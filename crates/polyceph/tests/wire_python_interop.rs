@@ -12,15 +12,12 @@
 //! for `tests/python/wire_interop.py`, which never reports what it decoded
 //! as the truth.
 //!
-//! Python is `$POLYCEPH_PYTHON` if set, else `python3` if it has msgpack,
-//! else the virtualenv `cargo xtask test` makes in `target/python-venv`.
-//! Without any, the test fails, saying how to get one: it never passes
-//! without running Python.
+//! Which Python runs, and why the test never passes without one: see
+//! `support/python.rs`.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
@@ -34,38 +31,10 @@ use uuid::Uuid;
 
 // --- Python ------------------------------------------------------------------
 
-/// How to get a Python with msgpack, for the failure messages.
-const HOW_TO_GET_MSGPACK: &str = "run `cargo xtask test` (it makes target/python-venv with msgpack), \
-     or `pip install msgpack` for python3, or set POLYCEPH_PYTHON to a Python that has msgpack";
+#[path = "support/python.rs"]
+mod python;
 
-fn has_msgpack(python: &OsStr) -> bool {
-    Command::new(python)
-        .args(["-c", "import msgpack"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-/// The Python to run: `$POLYCEPH_PYTHON`, else `python3`, else the
-/// virtualenv of `cargo xtask test`, the first that can `import msgpack`.
-fn python() -> &'static OsStr {
-    static PYTHON: OnceLock<OsString> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        if let Some(python) = std::env::var_os("POLYCEPH_PYTHON").filter(|p| !p.is_empty()) {
-            assert!(has_msgpack(&python), "POLYCEPH_PYTHON={python:?} cannot `import msgpack`: {HOW_TO_GET_MSGPACK}");
-            return python;
-        }
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/python-venv/bin/python");
-        for candidate in [OsString::from("python3"), venv.into_os_string()] {
-            if has_msgpack(&candidate) {
-                return candidate;
-            }
-        }
-        panic!("no Python with msgpack found for the wire-format interop test: {HOW_TO_GET_MSGPACK}");
-    })
-}
+use python::python;
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/wire_interop.py")
