@@ -1,6 +1,5 @@
 //! [`FifoWriter`]: envelopes and raw frames out to a FIFO.
 
-use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -125,8 +124,6 @@ struct Core {
     reader_gone: bool,
     codec: EnvelopeCodec,
     closed: bool,
-    /// Requests written out whose answer the peer still keeps.
-    requests: Requests,
 }
 
 /// Describes a [`FifoWriter`]; [`open`](Self::open) makes it.
@@ -203,7 +200,6 @@ impl WriterBuilder {
             reader_gone: false,
             codec: EnvelopeCodec::new().max_frame(self.config.limit() - HEADER_LEN),
             closed: false,
-            requests: Requests::default(),
         };
         let shared = Shared { config: self.config, peer, counters: WriterCounters::default(), core: Mutex::new(core) };
         Ok(FifoWriter { shared: Arc::new(shared) })
@@ -344,7 +340,6 @@ impl Core {
             let mut copy = envelope.clone();
             // Before writing: the answer may come at once.
             peer.outgoing(&mut copy)?;
-            self.requests.track(peer, &copy);
             owed = Some(copy);
         }
         let bytes = self.out.len();
@@ -356,7 +351,6 @@ impl Core {
                     if std::mem::take(&mut self.reader_gone) {
                         tracing::debug!(fifo.path = %config.path.display(), "the reader went away: its answers will not come");
                         peer.fail_pending(&format!("the reader of fifo {} went away", config.path.display()));
-                        self.requests.clear();
                     }
                 }
                 Err(error)
@@ -510,46 +504,6 @@ impl WriterConfig {
             Framing::Lines if self.only_writer => self.max_frame + 1,
             Framing::Frames | Framing::Lines => PIPE_BUF,
         }
-    }
-}
-
-/// Requests written out, kept until their answer has come (or their
-/// deadline passed), so that the peer forgets those whose far side never
-/// answers: a Python writer may ignore `expects`.
-#[derive(Default)]
-struct Requests {
-    sent: VecDeque<Envelope>,
-    /// Past this many, the whole list is swept; then twice what is left.
-    sweep_at: usize,
-}
-
-impl Requests {
-    const FIRST_SWEEP: usize = 64;
-
-    fn track(&mut self, peer: &Peer, envelope: &Envelope) {
-        if envelope.expects_reply() {
-            self.sent.push_back(envelope.clone());
-        }
-        // Answered or expired: the peer has forgotten it, or forgets it now.
-        while self.sent.front().is_some_and(|sent| !sent.expects_reply()) {
-            if let Some(done) = self.sent.pop_front() {
-                peer.unsent(&done, "answered or expired");
-            }
-        }
-        if self.sent.len() >= self.sweep_at.max(Self::FIRST_SWEEP) {
-            self.sent.retain(|sent| {
-                let waiting = sent.expects_reply();
-                if !waiting {
-                    peer.unsent(sent, "answered or expired");
-                }
-                waiting
-            });
-            self.sweep_at = 2 * self.sent.len();
-        }
-    }
-
-    fn clear(&mut self) {
-        self.sent.clear();
     }
 }
 

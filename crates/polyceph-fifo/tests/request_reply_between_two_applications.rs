@@ -180,12 +180,13 @@ async fn requests_a_far_side_never_answers_are_forgotten_once_expired() -> anyho
         }
     });
 
-    for _ in 0..100 {
+    for _ in 0..300 {
         let unanswered = app.request("out", "double", 1_u64, Duration::from_millis(2)).await;
         assert!(matches!(unanswered, Err(RequestError::Timeout { .. })), "{unanswered:?}");
     }
-    assert!(writer.pending() <= 2, "{} requests still kept for a far side that never answers", writer.pending());
-    assert_eq!(writer.stats().sent, 100);
+    // The peer sweeps what nobody waits for once it holds 64: never more.
+    assert!(writer.pending() <= 64, "{} requests still kept for a far side that never answers", writer.pending());
+    assert_eq!(writer.stats().sent, 300);
     draining.abort();
     app.shutdown().await;
     Ok(())

@@ -102,6 +102,25 @@ struct Waiting {
     map: HashMap<Uuid, Envelope>,
     /// Once the far side is gone, why; nothing is kept waiting then.
     gone: Option<String>,
+    /// Past this many entries, the map is swept of those nobody waits for
+    /// any more; then twice what is left.
+    sweep_at: usize,
+}
+
+impl Waiting {
+    /// The size of the first sweep.
+    const FIRST_SWEEP: usize = 64;
+
+    /// Forgets what nobody waits for any more: answered already, or past
+    /// its requester's deadline. A far side that never answers (a peer
+    /// written in another language may ignore `expects`) so costs memory
+    /// only for what is still waiting. Amortised constant time per entry.
+    fn sweep(&mut self) {
+        if self.map.len() >= self.sweep_at.max(Self::FIRST_SWEEP) {
+            self.map.retain(|_, envelope| envelope.expects().is_some());
+            self.sweep_at = 2 * self.map.len();
+        }
+    }
 }
 
 impl fmt::Debug for Peer {
@@ -211,6 +230,7 @@ impl Peer {
             }
             return Err(Gone(why));
         }
+        waiting.sweep();
         waiting.map.insert(envelope.id(), envelope.clone());
         Ok(())
     }
@@ -278,7 +298,8 @@ impl Peer {
         self.lock().gone = None;
     }
 
-    /// How many requests and deliveries wait for the far side.
+    /// How many requests and deliveries wait for the far side (those whose
+    /// requester gave up are forgotten from time to time, not at once).
     pub fn pending(&self) -> usize {
         self.lock().map.len()
     }

@@ -160,6 +160,23 @@ async fn a_far_side_that_is_gone_fails_requests_at_once() {
     near.shutdown().await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn requests_the_far_side_never_answers_are_forgotten_once_given_up() {
+    let near_peer = Arc::new(Peer::new("far"));
+    // A far side that takes everything and answers nothing.
+    let (out, _unread) = mpsc::unbounded_channel();
+    let near =
+        Application::builder().actor("wire", Wire { peer: near_peer.clone(), out }).start().await.expect("starts");
+    for _ in 0..300 {
+        let unanswered = near.mail("wire", "echo", "a".to_owned()).request(Duration::from_millis(5)).await;
+        assert!(matches!(unanswered, Err(RequestError::Timeout { .. })), "{unanswered:?}");
+    }
+    // Swept once 64 are kept: what is given up does not pile up.
+    assert!(near_peer.pending() <= 64, "{} given-up requests kept", near_peer.pending());
+    assert!(near_peer.pending() > 0, "the sweep keeps only what waits, and sweeps only from time to time");
+    near.shutdown().await;
+}
+
 #[test]
 fn a_stray_control_envelope_is_reported_not_delivered() {
     let peer = Peer::new("far");
