@@ -152,10 +152,7 @@ async fn requests_waiting_for_a_side_found_gone_fail_then_and_there() -> anyhow:
         "{next:?}"
     );
     let waited = tokio::time::timeout(PATIENCE, waiting).await??;
-    assert!(
-        matches!(&waited, Err(RequestError::HandlerFailed { reason, .. }) if reason.contains("went away")),
-        "{waited:?}"
-    );
+    assert!(matches!(&waited, Err(RequestError::Lost { reason, .. }) if reason.contains("went away")), "{waited:?}");
     assert!(started.elapsed() < Duration::from_secs(60));
     a.app.shutdown().await;
     Ok(())

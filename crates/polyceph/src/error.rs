@@ -98,6 +98,16 @@ pub enum RequestError {
         /// The address asked.
         to: Address,
     },
+    /// It went to a far side over a wire (a process actor, a bridge) that
+    /// went away, or could not be reached, before answering: whether it
+    /// was handled there is unknown.
+    #[error("the way to {to} was lost before it answered: {reason}")]
+    Lost {
+        /// The address asked.
+        to: Address,
+        /// What happened to the far side, as text.
+        reason: String,
+    },
     /// A handler of the recipient returned an error instead of replying.
     #[error("a handler of {to} failed: {reason}")]
     HandlerFailed {
@@ -122,6 +132,16 @@ pub enum DeliverError {
         to: Address,
         /// How long the sender waited.
         timeout: Duration,
+    },
+    /// It went to a far side over a wire (a process actor, a bridge) that
+    /// went away, or could not be reached, before answering: whether it
+    /// was handled there is unknown.
+    #[error("the way to {to} was lost before it handled the mail: {reason}")]
+    Lost {
+        /// The recipient.
+        to: Address,
+        /// What happened to the far side, as text.
+        reason: String,
     },
     /// A handler returned an error.
     #[error("a handler of {to} failed: {reason}")]

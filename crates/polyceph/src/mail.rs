@@ -217,6 +217,7 @@ impl<'p> Mail<'p> {
             Ok(Ok(())) => Ok(()),
             Ok(Err(undelivered)) => Err(match undelivered {
                 Undelivered::Failed(reason) => DeliverError::HandlerFailed { to, reason },
+                Undelivered::Lost(reason) => DeliverError::Lost { to, reason },
                 Undelivered::Unhandled => DeliverError::Unhandled { to },
                 Undelivered::Dropped => DeliverError::Dropped { to },
                 // Handled, and nobody owed a reply: that is success here.
@@ -292,6 +293,7 @@ pub(crate) fn request_outcome(
             Undelivered::Unhandled => RequestError::Unhandled { to },
             Undelivered::NoReply => RequestError::NoReply { to },
             Undelivered::Failed(reason) => RequestError::HandlerFailed { to, reason },
+            Undelivered::Lost(reason) => RequestError::Lost { to, reason },
             Undelivered::Stopped => RequestError::RecipientStopped { to },
             Undelivered::TimedOut => RequestError::Timeout { to, timeout },
         }),

@@ -20,7 +20,7 @@
 //!   Tokio reaps it) and the proxy ends with
 //!   [`ExitReason::Failed`](crate::ExitReason::Failed): the actor is
 //!   restarted per its policy, in a new process. Requests it had not answered
-//!   fail with [`RequestError::HandlerFailed`](crate::error::RequestError)
+//!   fail with [`RequestError::Lost`](crate::error::RequestError::Lost)
 //!   naming the exit. Mail queued in the mailbox waits for the new process.
 //! - Stopping the actor asks the child to stop: it handles what it has, runs
 //!   `death` and exits. A child still running after the shutdown timeout is

@@ -226,7 +226,7 @@ impl Peer {
             let why = why.clone();
             drop(waiting);
             if let Some(slots) = envelope.slots() {
-                slots.expire(Undelivered::Failed(why.clone()));
+                slots.expire(Undelivered::Lost(why.clone()));
             }
             return Err(Gone(why));
         }
@@ -282,7 +282,7 @@ impl Peer {
         };
         for envelope in waiting {
             if let Some(slots) = envelope.slots() {
-                slots.expire(Undelivered::Failed(why.to_owned()));
+                slots.expire(Undelivered::Lost(why.to_owned()));
             }
         }
     }
@@ -339,6 +339,7 @@ fn undelivered(id: Uuid, to: Name, fate: &Undelivered) -> Envelope {
         Undelivered::NoReply => ("no_reply", None),
         Undelivered::TimedOut => ("timed_out", None),
         Undelivered::Failed(reason) => ("failed", Some(reason.clone())),
+        Undelivered::Lost(reason) => ("lost", Some(reason.clone())),
     };
     control(to, UNDELIVERED, Some(id), BodySlot::local((kind, reason)))
 }
@@ -351,6 +352,7 @@ fn fate_from(answer: &Envelope) -> Undelivered {
             "unhandled" => Undelivered::Unhandled,
             "no_reply" => Undelivered::NoReply,
             "timed_out" => Undelivered::TimedOut,
+            "lost" => Undelivered::Lost(reason.unwrap_or(kind)),
             _ => Undelivered::Failed(reason.unwrap_or(kind)),
         },
         Err(error) => Undelivered::Failed(format!("unreadable answer from a peer: {error}")),

@@ -66,7 +66,7 @@ async fn a_killed_process_actor_restarts_and_its_request_fails() -> anyhow::Resu
 
     for request in [in_flight, queued] {
         match request.await? {
-            Err(RequestError::HandlerFailed { reason, .. }) => {
+            Err(RequestError::Lost { reason, .. }) => {
                 assert!(reason.contains("SIGKILL"), "the error names the kill: {reason}");
             }
             other => panic!("a request the process had must fail with the kill, got {other:?}"),

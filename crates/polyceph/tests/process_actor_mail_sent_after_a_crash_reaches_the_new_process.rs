@@ -47,7 +47,7 @@ async fn mail_sent_after_a_crash_reaches_the_new_process() -> anyhow::Result<()>
     let mut lost = Vec::new();
     for round in 0..ROUNDS {
         match app.request("fragile", "crash", (), Duration::from_secs(5)).await {
-            Err(RequestError::HandlerFailed { reason, .. }) => {
+            Err(RequestError::Lost { reason, .. }) => {
                 assert!(reason.contains("status 3"), "the error names the exit: {reason}");
             }
             other => panic!("the crash request must fail with the exit, got {other:?}"),

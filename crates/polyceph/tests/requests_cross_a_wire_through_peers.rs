@@ -148,16 +148,58 @@ async fn a_far_side_that_is_gone_fails_requests_at_once() {
     near_peer.fail_pending("the far side closed");
     let failed = waiting.await.unwrap();
     assert!(
-        matches!(&failed, Err(RequestError::HandlerFailed { reason, .. }) if reason.contains("the far side closed")),
+        matches!(&failed, Err(RequestError::Lost { reason, .. }) if reason.contains("the far side closed")),
         "{failed:?}"
     );
     // And later requests fail at once too, until the far side is back.
     let later = near.mail("wire", "echo", "b".to_owned()).request(Duration::from_secs(3600)).await;
-    assert!(matches!(&later, Err(RequestError::HandlerFailed { .. })), "{later:?}");
+    assert!(matches!(&later, Err(RequestError::Lost { .. })), "{later:?}");
     assert!(near_peer.is_gone());
     near_peer.revive();
     assert!(!near_peer.is_gone());
     near.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_lost_further_on_comes_back_as_lost() {
+    // near --wire--> far --onward wire--> a far side that goes away.
+    let near_peer = Arc::new(Peer::new("far"));
+    let (out, mut wire) = mpsc::unbounded_channel::<Vec<u8>>();
+    let near = Application::builder().actor("wire", Wire { peer: near_peer.clone(), out }).start().await.unwrap();
+    let onward_peer = Arc::new(Peer::new("next hop"));
+    let (onward_out, _unread) = mpsc::unbounded_channel();
+    let far = Application::builder()
+        .actor("onward", Wire { peer: onward_peer.clone(), out: onward_out })
+        .start()
+        .await
+        .unwrap();
+    let asking = tokio::spawn({
+        let near = near.clone();
+        async move { near.mail("wire", "echo", "a".to_owned()).request(Duration::from_secs(3600)).await }
+    });
+
+    let frame = wire.recv().await.expect("the request crosses the first wire");
+    let Incoming::Mail { mut envelope, answer: Some(answer) } =
+        Peer::new("near").incoming(Envelope::from_msgpack(&frame).unwrap())
+    else {
+        panic!("a request that wants an answer");
+    };
+    envelope.set_recipient("onward");
+    far.post(envelope).await.unwrap();
+    while onward_peer.pending() == 0 {
+        tokio::task::yield_now().await;
+    }
+    onward_peer.fail_pending("the next hop closed");
+    let answer = Envelope::from_msgpack(&answer.wait().await.to_msgpack().unwrap()).unwrap();
+    assert!(matches!(near_peer.incoming(answer), Incoming::Settled));
+
+    let lost = asking.await.unwrap();
+    assert!(
+        matches!(&lost, Err(RequestError::Lost { reason, .. }) if reason.contains("the next hop closed")),
+        "{lost:?}"
+    );
+    near.shutdown().await;
+    far.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -20,6 +20,9 @@ pub(crate) enum Undelivered {
     NoReply,
     /// A handler returned an error.
     Failed(String),
+    /// It crossed a wire whose far side went away (or could not be
+    /// reached) before answering: why.
+    Lost(String),
     /// The waiting side's deadline passed.
     TimedOut,
 }
