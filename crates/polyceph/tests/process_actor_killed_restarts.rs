@@ -62,6 +62,15 @@ async fn a_killed_process_actor_restarts_and_its_request_fails() -> anyhow::Resu
         let asker = app.clone();
         tokio::spawn(async move { asker.request("worker", "pid", (), Duration::from_secs(30)).await })
     };
+    // Once the parent's side has passed it on (its third envelope: pid,
+    // hang, pid), it belongs to this process; before that, it would rightly
+    // wait in the parent's mailbox for the next process.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while app.actor_stats("worker").map_or(0, |stats| stats.handled) < 3 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await?;
     kill(Pid::from_raw(i32::try_from(first)?), Signal::SIGKILL)?;
 
     for request in [in_flight, queued] {
