@@ -16,15 +16,13 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::codec::{Decoder, Encoder};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
-use crate::envelope::BodySlot;
 use crate::error::SendError;
 use crate::remote::{Incoming, Peer};
 use crate::wire::EnvelopeCodec;
 use crate::{Envelope, Name};
 
-pub(crate) use crate::remote::CONTROL as LINK;
+pub(crate) use crate::remote::{CONTROL as LINK, control};
 
 /// Control subjects.
 pub(crate) const BORN: &str = "born";
@@ -192,9 +190,4 @@ async fn receive(link: &Arc<Link>, side: &Arc<impl Side>, envelope: Envelope) {
             side.deliver(envelope).await;
         }
     }
-}
-
-/// A control envelope from the link.
-pub(crate) fn control(to: Name, subject: &'static str, in_reply_to: Option<Uuid>, body: BodySlot) -> Envelope {
-    crate::remote::control(to, subject, in_reply_to, body)
 }
