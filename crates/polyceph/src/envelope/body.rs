@@ -49,24 +49,45 @@ impl<T: Body> ErasedBody for T {
 
 /// A body that arrived from the wire: msgpack bytes, decoded on demand.
 /// Deliberately not `Serialize`, so it is no [`Body`] of its own.
-struct Encoded(Box<[u8]>);
+///
+/// Generic over where the bytes live: a small body is kept inline, in the
+/// body slot's own allocation (see [`BodySlot::wire`]).
+struct Encoded<B>(B);
 
-impl ErasedBody for Encoded {
+impl<B: AsRef<[u8]> + Send + Sync + 'static> ErasedBody for Encoded<B> {
     fn type_name(&self) -> &'static str {
         WIRE_TYPE
     }
 
     fn encoded(&self) -> Option<&[u8]> {
-        Some(&self.0)
+        Some(self.0.as_ref())
     }
 
     fn to_msgpack(&self) -> Result<Vec<u8>, rmp_serde::encode::Error> {
-        Ok(self.0.to_vec())
+        Ok(self.0.as_ref().to_vec())
     }
 
     fn write_msgpack(&self, out: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error> {
-        out.extend_from_slice(&self.0);
+        out.extend_from_slice(self.0.as_ref());
         Ok(())
+    }
+}
+
+/// Up to [`Inline::CAPACITY`] bytes stored in place.
+struct Inline {
+    len: u8,
+    bytes: [u8; Inline::CAPACITY],
+}
+
+impl Inline {
+    /// Sized so that the slot's allocation (two reference counts, this)
+    /// stays within 112 bytes, like the envelope's.
+    const CAPACITY: usize = 95;
+}
+
+impl AsRef<[u8]> for Inline {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
 
@@ -82,8 +103,22 @@ impl BodySlot {
     }
 
     /// A body of msgpack bytes (one msgpack value), decoded on demand.
-    pub(crate) fn wire(bytes: impl Into<Box<[u8]>>) -> Self {
-        Self(Arc::new(Encoded(bytes.into())))
+    /// Small bodies (most mail) are copied into the slot's one allocation;
+    /// larger ones get their own.
+    pub(crate) fn wire(bytes: &[u8]) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= Inline::CAPACITY => {
+                let mut inline = Inline { len, bytes: [0; Inline::CAPACITY] };
+                inline.bytes[..bytes.len()].copy_from_slice(bytes);
+                Self(Arc::new(Encoded(inline)))
+            }
+            _ => Self::wire_owned(bytes.into()),
+        }
+    }
+
+    /// A body of msgpack bytes already owned.
+    pub(crate) fn wire_owned(bytes: Box<[u8]>) -> Self {
+        Self(Arc::new(Encoded(bytes)))
     }
 
     /// The body's msgpack bytes, if it came from the wire.

@@ -26,18 +26,19 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
     };
     let mut f = Found::default();
     for _ in 0..fields {
-        let key = r.str("field name")?;
-        match key {
-            field::VERSION => {
+        // Field names are compared as bytes: every known name is ASCII, so
+        // only an unknown one needs its UTF-8 checked.
+        match r.str_bytes(FIELD_NAME)? {
+            key::VERSION => {
                 let v = r.uint(field::VERSION)?;
                 if v != u64::from(FORMAT_VERSION) {
                     return Err(WireError::UnknownVersion { found: v });
                 }
                 once(&mut f.version, field::VERSION, ())?;
             }
-            field::ID => once(&mut f.id, field::ID, r.uuid(field::ID)?)?,
-            field::THREAD => once(&mut f.thread, field::THREAD, r.uuid(field::THREAD)?)?,
-            field::THREAD_INDEX => {
+            key::ID => once(&mut f.id, field::ID, r.uuid(field::ID)?)?,
+            key::THREAD => once(&mut f.thread, field::THREAD, r.uuid(field::THREAD)?)?,
+            key::THREAD_INDEX => {
                 let index = r.uint(field::THREAD_INDEX)?;
                 let index = u32::try_from(index)
                     .ok()
@@ -45,22 +46,22 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
                     .ok_or_else(|| out_of_range(field::THREAD_INDEX, format!("{index} is not in 1..=4294967295")))?;
                 once(&mut f.thread_index, field::THREAD_INDEX, index)?;
             }
-            field::TIME => once(&mut f.time, field::TIME, r.timestamp(field::TIME)?)?,
-            field::SENDER => once(&mut f.sender, field::SENDER, Name::new(r.str(field::SENDER)?))?,
-            field::INCARNATION => once(&mut f.incarnation, field::INCARNATION, r.uint(field::INCARNATION)?)?,
-            field::RECIPIENT => {
+            key::TIME => once(&mut f.time, field::TIME, r.timestamp(field::TIME)?)?,
+            key::SENDER => once(&mut f.sender, field::SENDER, Name::new(r.str(field::SENDER)?))?,
+            key::INCARNATION => once(&mut f.incarnation, field::INCARNATION, r.uint(field::INCARNATION)?)?,
+            key::RECIPIENT => {
                 once(&mut f.recipient, field::RECIPIENT, Address::parse(r.str(field::RECIPIENT)?))?;
             }
-            field::SUBJECT => once(&mut f.subject, field::SUBJECT, EcoString::from(r.str(field::SUBJECT)?))?,
-            field::PRIORITY => {
+            key::SUBJECT => once(&mut f.subject, field::SUBJECT, EcoString::from(r.str(field::SUBJECT)?))?,
+            key::PRIORITY => {
                 let priority = r.int(field::PRIORITY)?;
                 let priority = i8::try_from(priority)
                     .map_err(|_| out_of_range(field::PRIORITY, format!("{priority} is not in -128..=127")))?;
                 once(&mut f.priority, field::PRIORITY, priority)?;
             }
-            field::HEADERS => once(&mut f.headers, field::HEADERS, r.headers()?)?,
-            field::IN_REPLY_TO => once(&mut f.in_reply_to, field::IN_REPLY_TO, r.uuid(field::IN_REPLY_TO)?)?,
-            field::EXPECTS => {
+            key::HEADERS => once(&mut f.headers, field::HEADERS, r.headers()?)?,
+            key::IN_REPLY_TO => once(&mut f.in_reply_to, field::IN_REPLY_TO, r.uuid(field::IN_REPLY_TO)?)?,
+            key::EXPECTS => {
                 let expects = match r.str(field::EXPECTS)? {
                     EXPECTS_REPLY => Expects::Reply,
                     EXPECTS_ACK => Expects::Ack,
@@ -73,32 +74,57 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
                 };
                 once(&mut f.expects, field::EXPECTS, expects)?;
             }
-            field::BODY => once(&mut f.body, field::BODY, r.raw_value(field::BODY)?)?,
+            key::BODY => once(&mut f.body, field::BODY, r.raw_value(field::BODY)?)?,
             // A newer peer's field: this version ignores it (the spec says
             // fields added without a version change must be safe to ignore).
-            _ => r.skip("unknown field", 0)?,
+            other => {
+                std::str::from_utf8(other).map_err(|_| WireError::InvalidUtf8 { field: FIELD_NAME })?;
+                r.skip("unknown field", 0)?;
+            }
         }
     }
     if r.remaining() != 0 {
         return Err(WireError::TrailingBytes { count: r.remaining() });
     }
-    f.version.ok_or(WireError::MissingField { field: field::VERSION })?;
-    let id = f.id.ok_or(WireError::MissingField { field: field::ID })?;
+    required(f.version, field::VERSION)?;
+    let id = required(f.id, field::ID)?;
     Ok(Envelope::from_parts(Parts {
         id,
         thread: f.thread.unwrap_or(id),
         thread_index: f.thread_index.unwrap_or(1),
-        time: f.time.ok_or(WireError::MissingField { field: field::TIME })?,
-        sender: f.sender.ok_or(WireError::MissingField { field: field::SENDER })?,
+        time: required(f.time, field::TIME)?,
+        sender: required(f.sender, field::SENDER)?,
         incarnation: f.incarnation.unwrap_or(0),
-        recipient: f.recipient.ok_or(WireError::MissingField { field: field::RECIPIENT })?,
-        subject: f.subject.ok_or(WireError::MissingField { field: field::SUBJECT })?,
+        recipient: required(f.recipient, field::RECIPIENT)?,
+        subject: required(f.subject, field::SUBJECT)?,
         priority: f.priority.unwrap_or(0),
         headers: f.headers.unwrap_or_default(),
         in_reply_to: f.in_reply_to,
         expects: f.expects,
         body: BodySlot::wire(f.body.unwrap_or(NIL)),
     }))
+}
+
+const FIELD_NAME: &str = "field name";
+
+/// The field names as bytes, for matching keys before any UTF-8 check.
+mod key {
+    use super::field;
+
+    pub(super) const VERSION: &[u8] = field::VERSION.as_bytes();
+    pub(super) const ID: &[u8] = field::ID.as_bytes();
+    pub(super) const THREAD: &[u8] = field::THREAD.as_bytes();
+    pub(super) const THREAD_INDEX: &[u8] = field::THREAD_INDEX.as_bytes();
+    pub(super) const TIME: &[u8] = field::TIME.as_bytes();
+    pub(super) const SENDER: &[u8] = field::SENDER.as_bytes();
+    pub(super) const INCARNATION: &[u8] = field::INCARNATION.as_bytes();
+    pub(super) const RECIPIENT: &[u8] = field::RECIPIENT.as_bytes();
+    pub(super) const SUBJECT: &[u8] = field::SUBJECT.as_bytes();
+    pub(super) const PRIORITY: &[u8] = field::PRIORITY.as_bytes();
+    pub(super) const HEADERS: &[u8] = field::HEADERS.as_bytes();
+    pub(super) const IN_REPLY_TO: &[u8] = field::IN_REPLY_TO.as_bytes();
+    pub(super) const EXPECTS: &[u8] = field::EXPECTS.as_bytes();
+    pub(super) const BODY: &[u8] = field::BODY.as_bytes();
 }
 
 /// A missing body is msgpack `nil`.
@@ -121,6 +147,15 @@ struct Found<'a> {
     in_reply_to: Option<Uuid>,
     expects: Option<Expects>,
     body: Option<&'a [u8]>,
+}
+
+/// A mandatory field's value. (Not `ok_or`: it builds and drops an error
+/// on every call, which showed in profiles.)
+fn required<T>(slot: Option<T>, field: &'static str) -> Result<T, WireError> {
+    match slot {
+        Some(value) => Ok(value),
+        None => Err(WireError::MissingField { field }),
+    }
 }
 
 fn once<T>(slot: &mut Option<T>, field: &'static str, value: T) -> Result<(), WireError> {
@@ -194,6 +229,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `n` bytes; `Truncated` if the input is shorter.
+    #[inline]
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], WireError> {
         if n > self.remaining() {
             return Err(WireError::Truncated { field });
@@ -252,14 +288,28 @@ impl<'a> Reader<'a> {
     }
 
     /// A non-negative integer.
+    #[inline]
     fn uint(&mut self, field: &'static str) -> Result<u64, WireError> {
+        if let Some(&byte) = self.bytes.get(self.at)
+            && byte < 0x80
+        {
+            self.at += 1;
+            return Ok(u64::from(byte));
+        }
         let marker = self.marker(field)?;
         let n = self.integer(field, marker)?.ok_or_else(|| wrong(field, "an unsigned integer", marker))?;
         u64::try_from(n).map_err(|_| out_of_range(field, format!("{n} is negative")))
     }
 
     /// A signed integer that fits an `i64`.
+    #[inline]
     fn int(&mut self, field: &'static str) -> Result<i64, WireError> {
+        if let Some(&byte) = self.bytes.get(self.at)
+            && !(0x80..0xe0).contains(&byte)
+        {
+            self.at += 1;
+            return Ok(i64::from(byte as i8));
+        }
         let marker = self.marker(field)?;
         let n = self.integer(field, marker)?.ok_or_else(|| wrong(field, "an integer", marker))?;
         i64::try_from(n).map_err(|_| out_of_range(field, format!("{n} is above {}", i64::MAX)))
@@ -288,13 +338,36 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn str(&mut self, field: &'static str) -> Result<&'a str, WireError> {
-        let marker = self.marker(field)?;
-        if !matches!(marker, Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32) {
-            return Err(wrong(field, "a string", marker));
+    /// A string's bytes, not yet checked to be UTF-8.
+    #[inline]
+    fn str_bytes(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
+        // Most strings here are short: a fixstr, its length in the marker.
+        if let Some(&byte) = self.bytes.get(self.at)
+            && byte & 0xe0 == 0xa0
+        {
+            let len = usize::from(byte & 0x1f);
+            if let Some(text) = self.bytes.get(self.at + 1..self.at + 1 + len) {
+                self.at += 1 + len;
+                return Ok(text);
+            }
         }
-        let len = self.len(field, marker)?;
-        std::str::from_utf8(self.take(len, field)?).map_err(|_| WireError::InvalidUtf8 { field })
+        self.str_bytes_slow(field)
+    }
+
+    #[cold]
+    fn str_bytes_slow(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
+        let marker = self.marker(field)?;
+        let len = match marker {
+            Marker::FixStr(n) => usize::from(n),
+            Marker::Str8 | Marker::Str16 | Marker::Str32 => self.len(field, marker)?,
+            _ => return Err(wrong(field, "a string", marker)),
+        };
+        self.take(len, field)
+    }
+
+    #[inline]
+    fn str(&mut self, field: &'static str) -> Result<&'a str, WireError> {
+        std::str::from_utf8(self.str_bytes(field)?).map_err(|_| WireError::InvalidUtf8 { field })
     }
 
     fn bin(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
@@ -307,7 +380,14 @@ impl<'a> Reader<'a> {
     }
 
     /// A UUID: `bin 16` in RFC 4122 byte order.
+    #[inline]
     fn uuid(&mut self, field: &'static str) -> Result<Uuid, WireError> {
+        if let Some(&[0xc4, 16, ref bytes @ ..]) = self.bytes.get(self.at..self.at + 18) {
+            self.at += 18;
+            let mut id = [0; 16];
+            id.copy_from_slice(bytes);
+            return Ok(Uuid::from_bytes(id));
+        }
         let bytes = self.bin(field)?;
         Uuid::from_slice(bytes).map_err(|_| out_of_range(field, format!("a UUID is 16 bytes, not {}", bytes.len())))
     }
@@ -375,27 +455,76 @@ impl<'a> Reader<'a> {
 
     /// Passes over one value, checking its structure but not its strings.
     fn skip(&mut self, field: &'static str, depth: usize) -> Result<(), WireError> {
-        if depth > MAX_DEPTH {
+        self.skip_values(1, field, depth)
+    }
+
+    /// Passes over `count` values at nesting `depth`. Scalars are passed in
+    /// the loop; only a list or map costs a call, for its items.
+    fn skip_values(&mut self, count: usize, field: &'static str, depth: usize) -> Result<(), WireError> {
+        if count > 0 && depth > MAX_DEPTH {
             return Err(WireError::TooDeep { field });
         }
-        let marker = self.marker(field)?;
-        let (bytes, items) = match marker {
-            Marker::Null | Marker::True | Marker::False | Marker::FixPos(_) | Marker::FixNeg(_) => (0, 0),
-            Marker::U8 | Marker::I8 => (1, 0),
-            Marker::U16 | Marker::I16 => (2, 0),
-            Marker::U32 | Marker::I32 | Marker::F32 => (4, 0),
-            Marker::U64 | Marker::I64 | Marker::F64 => (8, 0),
-            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => (self.len(field, marker)?, 0),
-            Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => (self.len(field, marker)?, 0),
-            Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => (0, self.len(field, marker)?),
-            Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => (0, self.len(field, marker)?.saturating_mul(2)),
-            Marker::Reserved => return Err(wrong(field, "a msgpack value", marker)),
-            // What is left, the extensions: the type byte, then the data.
-            ext => (1 + self.ext_len(field, ext)?, 0),
-        };
-        self.take(bytes, field)?;
-        for _ in 0..items {
-            self.skip(field, depth + 1)?;
+        for _ in 0..count {
+            let Some(&byte) = self.bytes.get(self.at) else {
+                return Err(WireError::Truncated { field });
+            };
+            self.at += 1;
+            let bytes = match byte {
+                // nil, booleans and the fixed integers are all marker.
+                0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => 0,
+                0xa0..=0xbf => usize::from(byte & 0x1f),
+                0x90..=0x9f => {
+                    self.skip_values(usize::from(byte & 0x0f), field, depth + 1)?;
+                    0
+                }
+                0x80..=0x8f => {
+                    self.skip_values(usize::from(byte & 0x0f) * 2, field, depth + 1)?;
+                    0
+                }
+                0xcc | 0xd0 => 1,
+                0xcd | 0xd1 => 2,
+                0xca | 0xce | 0xd2 => 4,
+                0xcb | 0xcf | 0xd3 => 8,
+                // str 8, bin 8; ext 8 also has its type byte.
+                0xd9 | 0xc4 => usize::from(self.be_u8(field)?),
+                0xc7 => 1 + usize::from(self.be_u8(field)?),
+                0xda | 0xc5 => usize::from(self.be_u16(field)?),
+                0xc8 => 1 + usize::from(self.be_u16(field)?),
+                0xdb | 0xc6 => self.be_u32(field)? as usize,
+                0xc9 => 1 + self.be_u32(field)? as usize,
+                0xdc => {
+                    let items = usize::from(self.be_u16(field)?);
+                    self.skip_values(items, field, depth + 1)?;
+                    0
+                }
+                0xdd => {
+                    let items = self.be_u32(field)? as usize;
+                    self.skip_values(items, field, depth + 1)?;
+                    0
+                }
+                0xde => {
+                    let entries = usize::from(self.be_u16(field)?);
+                    self.skip_values(entries * 2, field, depth + 1)?;
+                    0
+                }
+                0xdf => {
+                    let entries = self.be_u32(field)? as usize;
+                    self.skip_values(entries.saturating_mul(2), field, depth + 1)?;
+                    0
+                }
+                // fixext 1, 2, 4, 8, 16: the type byte, then the data.
+                0xd4 => 2,
+                0xd5 => 3,
+                0xd6 => 5,
+                0xd7 => 9,
+                0xd8 => 17,
+                // 0xc1, the one byte msgpack reserves.
+                _ => return Err(wrong(field, "a msgpack value", Marker::from_u8(byte))),
+            };
+            if bytes > self.remaining() {
+                return Err(WireError::Truncated { field });
+            }
+            self.at += bytes;
         }
         Ok(())
     }

@@ -152,6 +152,6 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
         headers,
         in_reply_to: j.in_reply_to,
         expects,
-        body: BodySlot::wire(body_bytes),
+        body: BodySlot::wire(&body_bytes),
     }))
 }
