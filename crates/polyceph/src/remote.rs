@@ -75,7 +75,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::envelope::slots::{Slots, Undelivered};
+use crate::envelope::slots::{Responder, Slots, Undelivered};
 use crate::envelope::{BodySlot, Expects};
 use crate::{Envelope, Name};
 
@@ -239,11 +239,62 @@ impl Peer {
     /// written after all: its request or delivery fails with `why`.
     pub fn unsent(&self, envelope: &Envelope, why: &str) {
         self.lock().map.remove(&envelope.id());
-        envelope.set_fate(Undelivered::Failed(format!("cannot send it to {}: {why}", self.name)));
+        // Failed now, not when the envelope is dropped: whoever holds it may
+        // still record another fate (a handler that returns without error).
+        if let Some(slots) = envelope.slots() {
+            slots.expire(Undelivered::Failed(format!("cannot send it to {}: {why}", self.name)));
+        }
     }
 
     /// Sorts out an envelope read from the far side; see [`Incoming`].
-    pub fn incoming(&self, mut envelope: Envelope) -> Incoming {
+    pub fn incoming(&self, envelope: Envelope) -> Incoming {
+        self.sort(envelope, |envelope, id, to, expects| {
+            let waiting = match expects {
+                Expects::Reply => {
+                    let (tx, rx) = oneshot::channel();
+                    envelope.attach(Slots::reply(tx));
+                    AnswerKind::Reply(rx)
+                }
+                Expects::Ack => {
+                    let (tx, rx) = oneshot::channel();
+                    envelope.attach(Slots::ack(tx));
+                    AnswerKind::Ack(rx)
+                }
+            };
+            Some(Answer { id, to, waiting })
+        })
+    }
+
+    /// As [`Peer::incoming`], but the answer is handed to `write` the
+    /// moment it is known, on the thread that answers (or that drops the
+    /// mail unanswered), instead of through an [`Answer`] that a task waits
+    /// for: one hand-off less per request. `write` must not block; a bridge
+    /// typically encodes the answer into its outgoing buffer there.
+    /// [`Incoming::Mail`] then never carries an answer.
+    pub fn incoming_then(&self, envelope: Envelope, write: impl FnOnce(Envelope) + Send + Sync + 'static) -> Incoming {
+        self.sort(envelope, |envelope, id, to, expects| {
+            match expects {
+                Expects::Reply => envelope.attach(Slots::reply(Responder::call(move |answer| {
+                    write(answer.unwrap_or_else(|fate| undelivered(id, to, &fate)));
+                }))),
+                Expects::Ack => envelope.attach(Slots::ack(Responder::call(move |answer| {
+                    write(match answer {
+                        Ok(()) => control(to, ACKED, Some(id), BodySlot::local(())),
+                        Err(fate) => undelivered(id, to, &fate),
+                    });
+                }))),
+            };
+            None
+        })
+    }
+
+    /// Settles what `envelope` answers, or gives mail that waits for an
+    /// answer its slot with `attach`.
+    fn sort(
+        &self,
+        mut envelope: Envelope,
+        attach: impl FnOnce(&mut Envelope, Uuid, Name, Expects) -> Option<Answer>,
+    ) -> Incoming {
         if let Some(id) = envelope.in_reply_to() {
             let original = self.lock().map.remove(&id);
             if let Some(original) = original {
@@ -255,19 +306,7 @@ impl Peer {
             return Incoming::Control(envelope);
         }
         let (id, to) = (envelope.id(), envelope.sender().clone());
-        let answer = match envelope.expects() {
-            Some(Expects::Reply) => {
-                let (tx, rx) = oneshot::channel();
-                envelope.attach(Slots::reply(tx));
-                Some(Answer { id, to, waiting: AnswerKind::Reply(rx) })
-            }
-            Some(Expects::Ack) => {
-                let (tx, rx) = oneshot::channel();
-                envelope.attach(Slots::ack(tx));
-                Some(Answer { id, to, waiting: AnswerKind::Ack(rx) })
-            }
-            None => None,
-        };
+        let answer = envelope.expects().and_then(|expects| attach(&mut envelope, id, to, expects));
         Incoming::Mail { envelope, answer }
     }
 

@@ -27,8 +27,67 @@ pub(crate) enum Undelivered {
     TimedOut,
 }
 
-pub(crate) type ReplySender = oneshot::Sender<Result<Envelope, Undelivered>>;
-pub(crate) type AckSender = oneshot::Sender<Result<(), Undelivered>>;
+pub(crate) type ReplySender = Responder<Envelope>;
+pub(crate) type AckSender = Responder<()>;
+
+/// Where an answer (a reply, or an acknowledgement) goes: to a task that
+/// waits for it, or straight on with a call, which a wire uses to write the
+/// answer out without a task in between.
+pub(crate) enum Responder<T> {
+    Channel(oneshot::Sender<Result<T, Undelivered>>),
+    /// Called once, on the thread that answers (or drops the envelope).
+    Call(Caller<T>),
+}
+
+/// The call of a [`Responder::Call`]. It must not block, nor take a lock
+/// the answering side may hold. Dropped uncalled, it is called with
+/// [`Undelivered::Stopped`], as a dropped channel reads.
+pub(crate) struct Caller<T>(Option<Call<T>>);
+
+type Call<T> = Box<dyn FnOnce(Result<T, Undelivered>) + Send + Sync>;
+
+impl<T> Drop for Caller<T> {
+    fn drop(&mut self) {
+        if let Some(call) = self.0.take() {
+            call(Err(Undelivered::Stopped));
+        }
+    }
+}
+
+impl<T> Responder<T> {
+    /// A responder that calls `answer`.
+    pub(crate) fn call(answer: impl FnOnce(Result<T, Undelivered>) + Send + Sync + 'static) -> Self {
+        Self::Call(Caller(Some(Box::new(answer))))
+    }
+
+    /// Gives the answer; back as an error if nobody waits for it any more.
+    pub(crate) fn send(self, answer: Result<T, Undelivered>) -> Result<(), Result<T, Undelivered>> {
+        match self {
+            Self::Channel(tx) => tx.send(answer),
+            Self::Call(mut caller) => {
+                if let Some(call) = caller.0.take() {
+                    call(answer);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<T> From<oneshot::Sender<Result<T, Undelivered>>> for Responder<T> {
+    fn from(tx: oneshot::Sender<Result<T, Undelivered>>) -> Self {
+        Self::Channel(tx)
+    }
+}
+
+impl<T> std::fmt::Debug for Responder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Channel(_) => f.write_str("Channel"),
+            Self::Call(_) => f.write_str("Call"),
+        }
+    }
+}
 
 /// Shared by every clone of one envelope; when the last clone is dropped
 /// with a slot still unused, the waiting side learns why.
@@ -44,12 +103,12 @@ struct State {
 }
 
 impl Slots {
-    pub(crate) fn reply(tx: ReplySender) -> Self {
-        Self::new(Some(tx), None)
+    pub(crate) fn reply(tx: impl Into<ReplySender>) -> Self {
+        Self::new(Some(tx.into()), None)
     }
 
-    pub(crate) fn ack(tx: AckSender) -> Self {
-        Self::new(None, Some(tx))
+    pub(crate) fn ack(tx: impl Into<AckSender>) -> Self {
+        Self::new(None, Some(tx.into()))
     }
 
     fn new(reply: Option<ReplySender>, ack: Option<AckSender>) -> Self {

@@ -7,15 +7,15 @@
 //! reply slot whose answer goes back over the link. So `request`, `deliver`
 //! and their errors work across processes as they do within one.
 
-use std::sync::Arc;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::{Buf, BytesMut};
+use tokio::io::AsyncReadExt;
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::codec::{Decoder, Encoder};
-use tokio_util::sync::CancellationToken;
 
 use crate::error::SendError;
 use crate::remote::{Incoming, Peer};
@@ -28,55 +28,114 @@ pub(crate) use crate::remote::{CONTROL as LINK, control};
 pub(crate) const BORN: &str = "born";
 pub(crate) const EXITED: &str = "exited";
 
-/// How many envelopes may wait for the writer before senders wait.
-const QUEUE: usize = 1024;
+/// How many encoded bytes may wait for the socket before senders wait.
+/// Answers to the far side's requests do not wait: the far side bounds
+/// how many it asks at once.
+const QUEUE_BYTES: usize = 1 << 20;
 
 /// One end of the link.
 #[derive(Debug)]
 pub(crate) struct Link {
-    tx: mpsc::Sender<Envelope>,
-    /// Tells the writer to finish what is queued and close.
-    closing: CancellationToken,
+    out: Arc<Outbox>,
     peer: Arc<Peer>,
     /// Who is on the far side, for logs: the process actor's name.
     pub(crate) actor: Name,
 }
 
+/// The sending half. Whoever sends encodes the envelope and writes it to
+/// the socket at once, without a task in between; only what the socket
+/// does not take right away is left to the flusher task, which writes it
+/// when the socket has room. One lock keeps frames whole and in order.
+#[derive(Debug)]
+struct Outbox {
+    socket: OwnedWriteHalf,
+    state: Mutex<Out>,
+    /// Wakes the flusher: bytes wait, or the link closes.
+    flush: Notify,
+    /// Wakes senders that wait for room.
+    room: Notify,
+    actor: Name,
+}
+
+#[derive(Debug)]
+struct Out {
+    codec: EnvelopeCodec,
+    /// Frames the socket has not taken yet.
+    pending: BytesMut,
+    /// Closed ([`Link::close`], or the socket failed): nothing more is
+    /// accepted, and the flusher ends once `pending` is written.
+    closed: bool,
+}
+
 impl Link {
-    /// Splits `stream` into this end's writer task (spawned) and the read
-    /// half, which the caller reads with [`read_frames`].
+    /// Splits `stream` into this end's sending half, with its flusher task
+    /// (spawned; it ends once the link is closed and everything written),
+    /// and the read half, which the caller reads with [`read_frames`].
     pub(crate) fn open(stream: UnixStream, actor: Name) -> (Arc<Self>, OwnedReadHalf, tokio::task::JoinHandle<()>) {
-        let (read, write) = stream.into_split();
-        let (tx, rx) = mpsc::channel(QUEUE);
+        let (read, socket) = stream.into_split();
+        let out = Arc::new(Outbox {
+            socket,
+            state: Mutex::new(Out { codec: EnvelopeCodec::new(), pending: BytesMut::new(), closed: false }),
+            flush: Notify::new(),
+            room: Notify::new(),
+            actor: actor.clone(),
+        });
+        let flusher = tokio::spawn(flush(out.clone()));
         let peer = Arc::new(Peer::new(format!("process {actor}")));
-        let closing = CancellationToken::new();
-        let writer = tokio::spawn(write_frames(rx, write, peer.clone(), actor.clone(), closing.clone()));
-        (Arc::new(Self { tx, closing, peer, actor }), read, writer)
+        (Arc::new(Self { out, peer, actor }), read, flusher)
     }
 
-    /// Queues `envelope` for the far side, waiting for room if `wait`.
-    pub(crate) async fn send(&self, envelope: Envelope, wait: bool) -> Result<(), SendError> {
-        let sent = if wait {
-            self.tx.send(envelope).await.map_err(|e| (e.0, true))
-        } else {
-            self.tx.try_send(envelope).map_err(|e| match e {
-                mpsc::error::TrySendError::Full(envelope) => (envelope, false),
-                mpsc::error::TrySendError::Closed(envelope) => (envelope, true),
-            })
-        };
-        match sent {
-            Ok(()) => Ok(()),
-            Err((envelope, true)) => {
-                tracing::warn!(actor.name = %self.actor, mail.id = %envelope.id(), "process link closed: mail not sent");
-                Err(SendError::Stopped { to: envelope.recipient().clone(), envelope })
+    /// Writes `envelope` to the far side, waiting for room if `wait` and
+    /// more than [`QUEUE_BYTES`] are still unwritten (without `wait`, that
+    /// is [`SendError::MailboxFull`]). Completes in its first poll unless it
+    /// waits for room.
+    pub(crate) async fn send(&self, mut envelope: Envelope, wait: bool) -> Result<(), SendError> {
+        loop {
+            let mut room = pin!(self.out.room.notified());
+            {
+                let out = self.out.lock();
+                if out.closed {
+                    drop(out);
+                    tracing::warn!(actor.name = %self.actor, mail.id = %envelope.id(), "process link closed: mail not sent");
+                    return Err(SendError::Stopped { to: envelope.recipient().clone(), envelope });
+                }
+                if out.pending.len() < QUEUE_BYTES {
+                    drop(out);
+                    // Registered before it is written: the answer may come
+                    // at once. (Outside the lock: a far side found gone
+                    // fails the envelope's slots, which may write here.)
+                    if self.peer.outgoing(&mut envelope).is_ok()
+                        && let Err(error) = self.out.write(&envelope)
+                    {
+                        tracing::warn!(actor.name = %self.actor, mail.id = %envelope.id(), %error, "mail not sent to the process");
+                        self.peer.unsent(&envelope, &error.to_string());
+                    }
+                    return Ok(());
+                }
+                if !wait {
+                    drop(out);
+                    return Err(SendError::MailboxFull { to: envelope.recipient().clone(), envelope });
+                }
+                room.as_mut().enable();
             }
-            Err((envelope, false)) => Err(SendError::MailboxFull { to: envelope.recipient().clone(), envelope }),
+            room.await;
+        }
+    }
+
+    /// A writer of answers to the far side's requests, for
+    /// [`Peer::incoming_then`]: it never waits for room.
+    fn answers(&self) -> impl FnOnce(Envelope) + Send + Sync + 'static {
+        let out = self.out.clone();
+        move |answer| {
+            if let Err(error) = out.write(&answer) {
+                tracing::warn!(actor.name = %out.actor, mail.id = %answer.id(), %error, "answer not sent to the process");
+            }
         }
     }
 
     /// Writes what is queued, then closes the link.
     pub(crate) fn close(&self) {
-        self.closing.cancel();
+        self.out.close();
     }
 
     /// Whether the far side is known to be gone ([`Link::fail_pending`]).
@@ -90,48 +149,99 @@ impl Link {
     }
 }
 
-/// Writes what is queued, several envelopes per system call when they
-/// queue up; ends when every sender is gone or the socket fails, and then
-/// closes the write side, which the far side reads as the end.
-async fn write_frames(
-    mut rx: mpsc::Receiver<Envelope>,
-    mut write: OwnedWriteHalf,
-    peer: Arc<Peer>,
-    actor: Name,
-    closing: CancellationToken,
-) {
-    let mut codec = EnvelopeCodec::new();
-    let mut frames = BytesMut::new();
+impl Drop for Link {
+    fn drop(&mut self) {
+        // Answers still owed keep the outbox; the flusher ends with them.
+        self.out.close();
+    }
+}
+
+impl Outbox {
+    fn lock(&self) -> MutexGuard<'_, Out> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Encodes `envelope` and writes it, or leaves it to the flusher. An
+    /// envelope that cannot be encoded is an error and nothing is written;
+    /// one for a closed link is dropped (the far side is gone).
+    fn write(&self, envelope: &Envelope) -> std::io::Result<()> {
+        let mut out = self.lock();
+        if out.closed {
+            return Ok(());
+        }
+        let Out { codec, pending, .. } = &mut *out;
+        let behind = !pending.is_empty();
+        codec.encode(envelope, pending)?;
+        // Bytes already waiting mean the socket is full and the flusher
+        // has been woken: it writes this frame with them.
+        if !behind {
+            self.try_write(&mut out);
+        }
+        Ok(())
+    }
+
+    /// Writes what the socket takes now; leaves the rest to the flusher.
+    fn try_write(&self, out: &mut Out) {
+        while !out.pending.is_empty() {
+            match self.socket.try_write(&out.pending) {
+                Ok(n) => out.pending.advance(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.flush.notify_one();
+                    return;
+                }
+                Err(error) => {
+                    tracing::debug!(actor.name = %self.actor, %error, "process link broken");
+                    out.pending.clear();
+                    out.closed = true;
+                    self.flush.notify_one();
+                    self.room.notify_waiters();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.flush.notify_one();
+        self.room.notify_waiters();
+    }
+}
+
+/// Writes what the senders left when the socket was full; once the link is
+/// closed and all is written, shuts the socket's write side, which the far
+/// side reads as the end.
+async fn flush(out: Arc<Outbox>) {
     loop {
-        let first = tokio::select! {
-            biased;
-            first = rx.recv() => first,
-            () = closing.cancelled() => rx.try_recv().ok(),
-        };
-        let Some(first) = first else { break };
-        let mut next = Some(first);
-        while let Some(mut envelope) = next.take() {
-            // Registered before it is written: the answer may come at once.
-            if peer.outgoing(&mut envelope).is_err() {
-                // The far side is gone: no answer will come.
-                next = rx.try_recv().ok();
+        out.flush.notified().await;
+        loop {
+            {
+                let state = out.lock();
+                if state.pending.is_empty() {
+                    out.room.notify_waiters();
+                    if state.closed {
+                        drop(state);
+                        let _ = socket2::SockRef::from(out.socket.as_ref()).shutdown(std::net::Shutdown::Write);
+                        return;
+                    }
+                    break;
+                }
+            }
+            if let Err(error) = out.socket.writable().await {
+                tracing::debug!(actor.name = %out.actor, %error, "process link broken");
+                let mut state = out.lock();
+                state.pending.clear();
+                state.closed = true;
                 continue;
             }
-            if let Err(error) = codec.encode(&envelope, &mut frames) {
-                tracing::warn!(actor.name = %actor, mail.id = %envelope.id(), %error, "mail not sent to the process");
-                peer.unsent(&envelope, &error.to_string());
-            }
-            if frames.len() < 64 * 1024 {
-                next = rx.try_recv().ok();
+            let mut state = out.lock();
+            out.try_write(&mut state);
+            if state.pending.len() < QUEUE_BYTES {
+                out.room.notify_waiters();
             }
         }
-        if let Err(error) = write.write_all(&frames).await {
-            tracing::debug!(actor.name = %actor, %error, "process link broken");
-            break;
-        }
-        frames.clear();
     }
-    let _ = write.shutdown().await;
 }
 
 /// What each end does with what it reads.
@@ -177,17 +287,10 @@ pub(crate) async fn read_frames(mut read: OwnedReadHalf, link: Arc<Link>, side: 
 }
 
 async fn receive(link: &Arc<Link>, side: &Arc<impl Side>, envelope: Envelope) {
-    match link.peer.incoming(envelope) {
+    match link.peer.incoming_then(envelope, link.answers()) {
         Incoming::Settled => {}
         Incoming::Control(envelope) => side.control(envelope),
-        Incoming::Mail { envelope, answer } => {
-            if let Some(answer) = answer {
-                let link = link.clone();
-                tokio::spawn(async move {
-                    let _ = link.send(answer.wait().await, true).await;
-                });
-            }
-            side.deliver(envelope).await;
-        }
+        // The answer is written out where it is given: `incoming_then`.
+        Incoming::Mail { envelope, answer: _ } => side.deliver(envelope).await,
     }
 }
