@@ -216,7 +216,7 @@ impl Envelope {
 
     /// Adds a header (builder style).
     #[must_use]
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn with_header(mut self, name: impl AsRef<str>, value: impl Into<Value>) -> Self {
         self.headers_mut().insert(name, value);
         self
     }

@@ -92,7 +92,7 @@ pub use name::Name;
 pub use stats::{ActorStats, AppStats};
 pub use stopwatch::{Resolution, Stopwatch};
 pub use supervision::{Backoff, Intensity, Restart, Strategy, SupervisorOptions};
-pub use value::{Headers, Value};
+pub use value::{HeaderIter, Headers, Value};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

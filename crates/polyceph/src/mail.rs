@@ -120,7 +120,7 @@ pub struct Mail<'p> {
 
 impl<'p> Mail<'p> {
     /// Adds a header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn header(mut self, name: impl AsRef<str>, value: impl Into<Value>) -> Self {
         self.envelope.headers_mut().insert(name, value);
         self
     }

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use ecow::EcoString;
+
 /// The value of a header: strings, integers, floats, booleans, bytes, lists
 /// and maps, as e-mail's `X-` headers carry text and msgpack carries values.
 ///
@@ -364,6 +366,10 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
 /// `subject`, ...) are not headers; [`Envelope::field`](crate::Envelope::field)
 /// reads both.
 ///
+/// Mail carries a few headers at most, so they are kept in one sorted
+/// vector (one allocation for up to four), and names of up to 15 bytes are
+/// stored inline: setting `"topic"` allocates nothing for the name.
+///
 /// # Examples
 ///
 /// ```
@@ -371,37 +377,51 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
 ///
 /// let mut headers = Headers::new();
 /// headers.insert("acme", 123);
+/// headers.insert("zeta", "last");
+/// headers.insert("alpha", true);
 /// assert_eq!(headers.get("acme").and_then(|v| v.as_i64()), Some(123));
-/// assert_eq!(headers.len(), 1);
+/// assert_eq!(headers.len(), 3);
+/// let names: Vec<&str> = headers.iter().map(|(name, _)| name).collect();
+/// assert_eq!(names, ["acme", "alpha", "zeta"]);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Headers(BTreeMap<String, Value>);
+#[derive(Clone, Default, PartialEq)]
+pub struct Headers(Vec<(EcoString, Value)>);
 
 impl Headers {
     /// An empty header map; it does not allocate.
     pub const fn new() -> Self {
-        Self(BTreeMap::new())
+        Self(Vec::new())
+    }
+
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(key, _)| key.as_str().cmp(name))
     }
 
     /// Sets a header, returning the value it replaces.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
-        self.0.insert(name.into(), value.into())
+    pub fn insert(&mut self, name: impl AsRef<str>, value: impl Into<Value>) -> Option<Value> {
+        let name = name.as_ref();
+        match self.find(name) {
+            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, value.into())),
+            Err(at) => {
+                self.0.insert(at, (EcoString::from(name), value.into()));
+                None
+            }
+        }
     }
 
     /// The value of a header.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
+        self.find(name).ok().map(|at| &self.0[at].1)
     }
 
     /// Removes a header, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        self.0.remove(name)
+        self.find(name).ok().map(|at| self.0.remove(at).1)
     }
 
     /// Whether a header is set.
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.find(name).is_ok()
     }
 
     /// How many headers are set.
@@ -415,23 +435,72 @@ impl Headers {
     }
 
     /// The headers in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    pub fn iter(&self) -> HeaderIter<'_> {
+        HeaderIter(self.0.iter())
     }
 }
 
-impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Headers {
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: AsRef<str>, V: Into<Value>> FromIterator<(K, V)> for Headers {
+    /// Later values of a name replace earlier ones.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        let mut headers = Self::new();
+        for (name, value) in iter {
+            headers.insert(name, value);
+        }
+        headers
     }
 }
 
 impl<'a> IntoIterator for &'a Headers {
-    type Item = (&'a String, &'a Value);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, Value>;
+    type Item = (&'a str, &'a Value);
+    type IntoIter = HeaderIter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
+    }
+}
+
+/// The headers of a [`Headers`] in name order: see [`Headers::iter`].
+#[derive(Debug, Clone)]
+pub struct HeaderIter<'a>(std::slice::Iter<'a, (EcoString, Value)>);
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = (&'a str, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(name, value)| (name.as_str(), value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for HeaderIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(name, value)| (name.as_str(), value))
+    }
+}
+
+impl ExactSizeIterator for HeaderIter<'_> {}
+
+impl serde::Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Headers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A map's later duplicate replaces the earlier, as before.
+        let map = BTreeMap::<String, Value>::deserialize(deserializer)?;
+        Ok(Self(map.into_iter().map(|(name, value)| (EcoString::from(name), value)).collect()))
     }
 }
 
