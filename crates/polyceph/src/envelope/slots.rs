@@ -195,3 +195,51 @@ impl Drop for Slots {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// What a calling responder was called with.
+    type Calls<T> = Arc<Mutex<Vec<Result<T, Undelivered>>>>;
+
+    /// A calling responder and what it was called with.
+    fn recorder<T: Send + 'static>() -> (Responder<T>, Calls<T>) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        (Responder::call(move |answer| seen.lock().unwrap().push(answer)), calls)
+    }
+
+    #[test]
+    fn a_calling_responder_is_called_once_with_the_answer() {
+        let (responder, calls) = recorder::<u32>();
+        assert!(responder.send(Ok(7)).is_ok());
+        assert_eq!(*calls.lock().unwrap(), [Ok(7)]);
+    }
+
+    #[test]
+    fn a_calling_responder_dropped_uncalled_says_stopped() {
+        let (responder, calls) = recorder::<u32>();
+        drop(responder);
+        assert_eq!(*calls.lock().unwrap(), [Err(Undelivered::Stopped)]);
+    }
+
+    #[test]
+    fn slots_dropped_unanswered_call_with_their_fate() {
+        let (reply, replies) = recorder::<Envelope>();
+        let slots = Slots::reply(reply);
+        slots.set_fate(Undelivered::Unhandled);
+        drop(slots);
+        let replies = replies.lock().unwrap();
+        assert_eq!(replies.len(), 1);
+        assert!(matches!(replies[0], Err(Undelivered::Unhandled)));
+
+        let (ack, acks) = recorder::<()>();
+        let slots = Slots::ack(ack);
+        slots.acknowledge();
+        drop(slots);
+        assert_eq!(*acks.lock().unwrap(), [Ok(())], "answered once, not again on drop");
+    }
+}
