@@ -28,6 +28,9 @@
 //! cargo bench -p polyceph-fifo --bench fifo -- 4KiB    # workloads whose name contains "4KiB"
 //! ```
 
+#[path = "../../polyceph/benches/support/cpu.rs"]
+mod cpu;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -239,11 +242,5 @@ fn median(samples: &[Sample]) -> Sample {
 
 /// The CPU time (user and system, all threads) this process has used.
 fn cpu_time() -> std::io::Result<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks = |at: usize| fields.get(at).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name;
-    // the kernel counts them in USER_HZ, 100 per second on Linux.
-    Ok(Duration::from_millis((ticks(11) + ticks(12)) * 10))
+    cpu::cpu_time(std::process::id())
 }

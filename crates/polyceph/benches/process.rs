@@ -33,6 +33,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio_util::codec::Encoder;
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::cpu_time;
+
 const ROUNDS: usize = 5;
 const ROUND_TRIPS: usize = 20_000;
 const ECHO_VAR: &str = "POLYCEPH_BENCH_ECHO";
@@ -143,17 +147,6 @@ async fn measure() -> std::result::Result<(), Box<dyn std::error::Error>> {
     println!("ratio polyceph / floor: {:.2} (target <= 1.5)", ours.as_secs_f64() / theirs.as_secs_f64());
     println!("ratio of CPU per trip: {:.2}", ours_cpu.as_secs_f64() / theirs_cpu.as_secs_f64());
     Ok(())
-}
-
-/// The CPU time (user + system, all threads) process `pid` has used.
-fn cpu_time(pid: u32) -> std::io::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks = |at: usize| fields.get(at).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the
-    // name; the kernel counts them in USER_HZ, 100 per second on Linux.
-    Ok(Duration::from_millis((ticks(11) + ticks(12)) * 10))
 }
 
 /// Starts the floor's echo child and connects to it.

@@ -174,17 +174,11 @@ impl Answer {
     /// the mail can end answers it.
     pub async fn wait(self) -> Envelope {
         let Self { id, to, waiting } = self;
+        // A slot dropped without a word reads as `Stopped`, as a calling
+        // slot says it.
         match waiting {
-            AnswerKind::Reply(rx) => match rx.await {
-                Ok(Ok(reply)) => reply,
-                Ok(Err(fate)) => undelivered(id, to, &fate),
-                Err(_) => undelivered(id, to, &Undelivered::Stopped),
-            },
-            AnswerKind::Ack(rx) => match rx.await {
-                Ok(Ok(())) => control(to, ACKED, Some(id), BodySlot::local(())),
-                Ok(Err(fate)) => undelivered(id, to, &fate),
-                Err(_) => undelivered(id, to, &Undelivered::Stopped),
-            },
+            AnswerKind::Reply(rx) => reply_answer(id, to, rx.await.unwrap_or(Err(Undelivered::Stopped))),
+            AnswerKind::Ack(rx) => ack_answer(id, to, rx.await.unwrap_or(Err(Undelivered::Stopped))),
         }
     }
 }
@@ -274,15 +268,12 @@ impl Peer {
     pub fn incoming_then(&self, envelope: Envelope, write: impl FnOnce(Envelope) + Send + Sync + 'static) -> Incoming {
         self.sort(envelope, |envelope, id, to, expects| {
             match expects {
-                Expects::Reply => envelope.attach(Slots::reply(Responder::call(move |answer| {
-                    write(answer.unwrap_or_else(|fate| undelivered(id, to, &fate)));
-                }))),
-                Expects::Ack => envelope.attach(Slots::ack(Responder::call(move |answer| {
-                    write(match answer {
-                        Ok(()) => control(to, ACKED, Some(id), BodySlot::local(())),
-                        Err(fate) => undelivered(id, to, &fate),
-                    });
-                }))),
+                Expects::Reply => {
+                    envelope.attach(Slots::reply(Responder::call(move |answer| write(reply_answer(id, to, answer)))))
+                }
+                Expects::Ack => {
+                    envelope.attach(Slots::ack(Responder::call(move |answer| write(ack_answer(id, to, answer)))))
+                }
             };
             None
         })
@@ -367,6 +358,20 @@ fn settle(original: &Envelope, answer: Envelope) {
 /// A control envelope from [`CONTROL`].
 pub(crate) fn control(to: Name, subject: &'static str, in_reply_to: Option<Uuid>, body: BodySlot) -> Envelope {
     Envelope::link_control(Name::new(CONTROL), to, subject, in_reply_to, body)
+}
+
+/// What goes back to the far side for request `id`: the reply, or why
+/// there is none.
+fn reply_answer(id: Uuid, to: Name, answer: Result<Envelope, Undelivered>) -> Envelope {
+    answer.unwrap_or_else(|fate| undelivered(id, to, &fate))
+}
+
+/// What goes back to the far side for delivery `id`: `acked`, or why not.
+fn ack_answer(id: Uuid, to: Name, answer: Result<(), Undelivered>) -> Envelope {
+    match answer {
+        Ok(()) => control(to, ACKED, Some(id), BodySlot::local(())),
+        Err(fate) => undelivered(id, to, &fate),
+    }
 }
 
 /// Why `id` got no answer, as its fate's kind and reason.

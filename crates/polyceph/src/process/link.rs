@@ -191,15 +191,21 @@ impl Outbox {
                     return;
                 }
                 Err(error) => {
-                    tracing::debug!(actor.name = %self.actor, %error, "process link broken");
-                    out.pending.clear();
-                    out.closed = true;
-                    self.flush.notify_one();
-                    self.room.notify_waiters();
+                    self.broken(out, &error);
                     return;
                 }
             }
         }
+    }
+
+    /// The socket failed: what waits is dropped (the far side is gone, and
+    /// its reader fails what waits for it), and nothing more is accepted.
+    fn broken(&self, out: &mut Out, error: &std::io::Error) {
+        tracing::debug!(actor.name = %self.actor, %error, "process link broken");
+        out.pending.clear();
+        out.closed = true;
+        self.flush.notify_one();
+        self.room.notify_waiters();
     }
 
     fn close(&self) {
@@ -229,10 +235,7 @@ async fn flush(out: Arc<Outbox>) {
                 }
             }
             if let Err(error) = out.socket.writable().await {
-                tracing::debug!(actor.name = %out.actor, %error, "process link broken");
-                let mut state = out.lock();
-                state.pending.clear();
-                state.closed = true;
+                out.broken(&mut out.lock(), &error);
                 continue;
             }
             let mut state = out.lock();
