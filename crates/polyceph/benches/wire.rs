@@ -169,6 +169,18 @@ where
         row(&name, floor, ours, sizes, true);
     }
 
+    // What a stream reader does (`EnvelopeCodec`, the FIFO reader): the
+    // frame is a `Bytes`, and a large body stays in it.
+    let name = format!("decode-shared {label}: `from_msgpack_bytes` (a frame's `Bytes`) vs `from_slice`");
+    if wanted(&name) {
+        let frame = bytes::Bytes::from(envelope_bytes.clone());
+        let (floor, ours) = alternate(
+            || time(items, || drop(black_box(rmp_serde::from_slice::<T>(black_box(&body_bytes)).expect("decode")))),
+            || time(items, || drop(black_box(Envelope::from_msgpack_bytes(black_box(&frame)).expect("decode")))),
+        );
+        row(&name, floor, ours, sizes, true);
+    }
+
     let name = format!("decode+body {label}: `from_msgpack` + `body::<T>()` vs `from_slice`");
     if wanted(&name) {
         let (floor, ours) = alternate(

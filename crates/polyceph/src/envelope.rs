@@ -406,6 +406,37 @@ impl Envelope {
         crate::wire::decode(bytes)
     }
 
+    /// Decodes an envelope in the wire format, as
+    /// [`from_msgpack`](Self::from_msgpack), without copying a large body:
+    /// a body of 1 KiB or more stays a slice of `bytes` (a frame as it was
+    /// read, say) until [`Envelope::body`] reads it. Smaller bodies are
+    /// copied, which costs less than sharing.
+    ///
+    /// A shared body keeps the buffer `bytes` came from alive (all of it,
+    /// if `bytes` was split from a larger read buffer) for as long as the
+    /// envelope or a copy of it lives: keep [`body`](Self::body)'s value,
+    /// not the envelope, to hold on to a large body for long.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_msgpack`](Self::from_msgpack).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use polyceph::{Envelope, Value};
+    ///
+    /// let mail = Envelope::new("camera", "store", "frame", Value::bytes(vec![7_u8; 4096]));
+    /// let frame = Bytes::from(mail.to_msgpack()?);
+    /// let copy = Envelope::from_msgpack_bytes(&frame)?;
+    /// assert_eq!(copy.body::<Value>()?, Value::bytes(vec![7_u8; 4096]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_msgpack_bytes(bytes: &bytes::Bytes) -> Result<Self, WireError> {
+        crate::wire::decode_shared(bytes)
+    }
+
     /// Encodes the envelope in the wire format's JSON form: the same field
     /// names, ids and time as text.
     ///

@@ -42,7 +42,7 @@ mod encode;
 pub(crate) mod json;
 
 pub use codec::{EnvelopeCodec, Format};
-pub(crate) use decode::decode;
+pub(crate) use decode::{decode, decode_shared};
 pub(crate) use encode::encode;
 
 #[cfg(doc)]
@@ -56,6 +56,14 @@ pub const FORMAT_VERSION: u8 = 1;
 
 /// The default limit on one frame (and so one envelope): 1 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
+
+/// A body of at least this many bytes, decoded with
+/// [`Envelope::from_msgpack_bytes`] (as [`EnvelopeCodec`] does), shares the
+/// buffer it was read into instead of being copied out of it. Smaller ones
+/// are copied: they cost less to copy than to share (an atomic count on
+/// each clone and drop), and would keep a whole read buffer alive for a few
+/// bytes. Bridges that hand out raw frames follow the same rule.
+pub const SHARE_FROM: usize = 1024;
 
 /// How deep lists and maps may nest in headers and bodies. Deeper input is
 /// refused, so decoding cannot exhaust the stack.

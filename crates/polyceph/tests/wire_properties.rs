@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use polyceph::error::WireError;
 use polyceph::prelude::*;
 use polyceph::wire::EnvelopeCodec;
@@ -41,7 +41,7 @@ fn value(carrier: Carrier) -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::Int),
         (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::UInt),
-        any::<String>().prop_map(Value::Str),
+        any::<String>().prop_map(Value::from),
     ];
     let leaf = match carrier {
         Carrier::MessagePack => prop_oneof![
@@ -255,6 +255,23 @@ proptest! {
     }
 
     #[test]
+    fn any_envelope_survives_msgpack_read_from_a_shared_buffer(
+        (mail, body) in envelope(Carrier::MessagePack),
+        blob in vec(any::<u8>(), 0..3000),
+    ) {
+        // The body as the strategy makes it (mostly small: copied), and
+        // bytes often large enough to stay in the buffer.
+        let large = (Envelope::new("camera", "store", "frame", Value::bytes(blob.clone())), Body::Value(Value::bytes(blob)));
+        for (mail, body) in [(mail, body), large] {
+            let bytes = Bytes::from(mail.to_msgpack()?);
+            let copy = Envelope::from_msgpack_bytes(&bytes)?;
+            same_fields(&copy, &mail)?;
+            same_body(&copy, &body)?;
+            prop_assert_eq!(copy.to_msgpack()?, bytes);
+        }
+    }
+
+    #[test]
     fn any_envelope_json_can_carry_survives_json((mail, body) in envelope(Carrier::Json)) {
         let json = mail.to_json()?;
         let copy = Envelope::from_json(&json)?;
@@ -300,10 +317,14 @@ proptest! {
     }
 
     #[test]
-    fn decoding_any_bytes_never_panics(bytes in vec(any::<u8>(), 0..512)) {
-        if let Ok(mail) = Envelope::from_msgpack(&bytes) {
-            usable(&mail)?;
+    fn decoding_any_bytes_never_panics(bytes in vec(any::<u8>(), 0..2048)) {
+        let copied = Envelope::from_msgpack(&bytes);
+        if let Ok(mail) = &copied {
+            usable(mail)?;
         }
+        // Sharing the buffer decides the same.
+        let shared = Envelope::from_msgpack_bytes(&Bytes::from(bytes.clone()));
+        prop_assert_eq!(shared.map(|mail| mail.to_msgpack().ok()), copied.map(|mail| mail.to_msgpack().ok()));
         if let Ok(mail) = Envelope::from_json(&bytes) {
             usable(&mail)?;
         }

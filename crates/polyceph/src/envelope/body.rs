@@ -4,6 +4,7 @@ use std::any::{Any, type_name};
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -121,6 +122,12 @@ impl BodySlot {
         Self(Arc::new(Encoded(bytes)))
     }
 
+    /// A body of msgpack bytes that shares a buffer (a frame as it was
+    /// read), not copied out of it.
+    pub(crate) fn wire_shared(bytes: Bytes) -> Self {
+        Self(Arc::new(Encoded(bytes)))
+    }
+
     /// The body's msgpack bytes, if it came from the wire.
     pub(crate) fn encoded(&self) -> Option<&[u8]> {
         self.0.encoded()
@@ -177,12 +184,16 @@ impl BodySlot {
     }
 
     pub(crate) fn to_msgpack(&self) -> Result<Vec<u8>, BodyError> {
-        self.0.to_msgpack().map_err(|e| BodyError::Encode { found: self.type_name(), reason: e.to_string() })
+        self.0.to_msgpack().map_err(|e| self.encode_error(&e))
     }
 
     /// Appends the body's msgpack bytes to `out`.
     pub(crate) fn write_msgpack(&self, out: &mut Vec<u8>) -> Result<(), BodyError> {
-        self.0.write_msgpack(out).map_err(|e| BodyError::Encode { found: self.type_name(), reason: e.to_string() })
+        self.0.write_msgpack(out).map_err(|e| self.encode_error(&e))
+    }
+
+    fn encode_error(&self, error: &rmp_serde::encode::Error) -> BodyError {
+        BodyError::Encode { found: self.type_name(), reason: error.to_string() }
     }
 
     /// The body as a generic [`Value`], for printing.

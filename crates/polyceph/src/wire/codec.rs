@@ -27,6 +27,9 @@ pub enum Format {
 /// Use it with [`tokio_util::codec::Framed`] (or `FramedRead` /
 /// `FramedWrite`) on any byte stream: a pipe, a Unix or TCP socket.
 ///
+/// A decoded envelope's body of 1 KiB or more is not copied out of its
+/// frame: it shares the read buffer (see [`Envelope::from_msgpack_bytes`]).
+///
 /// A frame that does not hold a valid envelope is not the end of the
 /// stream: the decoder yields `Some(Err(WireError))` for it and reads on, so
 /// one bad frame costs that frame only. A frame over the limit is skipped
@@ -68,7 +71,8 @@ pub struct EnvelopeCodec {
     discard: usize,
     /// Whether the frame codec has read a length and waits for its frame.
     in_frame: bool,
-    /// Reused for encoding, so a steady stream allocates nothing.
+    /// Reused for encoding an envelope's fields, so a steady stream
+    /// allocates nothing.
     scratch: Vec<u8>,
 }
 
@@ -111,11 +115,33 @@ impl EnvelopeCodec {
         self.max_frame
     }
 
-    fn decode_frame(&self, frame: &[u8]) -> Result<Envelope, WireError> {
+    /// A large body stays in the frame, not copied (see
+    /// [`Envelope::from_msgpack_bytes`]).
+    fn decode_frame(&self, frame: BytesMut) -> Result<Envelope, WireError> {
         match self.format {
-            Format::MessagePack => super::decode(frame),
-            Format::Json => super::json::decode(frame),
+            Format::MessagePack => super::decode_shared(&frame.freeze()),
+            Format::Json => super::json::decode(&frame),
         }
+    }
+
+    /// Appends a frame with a zero length (set by the caller) holding
+    /// `envelope` as msgpack. The envelope is written to a reused scratch
+    /// buffer (many small writes, which a `Vec` takes fastest) and copied
+    /// into `dst` at once, except for a body that is already msgpack (a
+    /// body from the wire, forwarded), which goes straight into `dst`.
+    fn encode_msgpack(&mut self, envelope: &Envelope, dst: &mut BytesMut) -> Result<(), WireError> {
+        self.scratch.clear();
+        let encoded = envelope.body_slot().encoded();
+        match encoded {
+            Some(_) => super::encode::head(envelope, &mut self.scratch)?,
+            None => super::encode(envelope, &mut self.scratch)?,
+        }
+        let body = encoded.unwrap_or_default();
+        dst.reserve(HEADER + self.scratch.len() + body.len());
+        dst.put_u32(0);
+        dst.extend_from_slice(&self.scratch);
+        dst.extend_from_slice(body);
+        Ok(())
     }
 
     /// Skips what remains of an oversized frame; whether it is all gone.
@@ -145,7 +171,7 @@ impl Decoder for EnvelopeCodec {
         match self.frames.decode(src) {
             Ok(Some(frame)) => {
                 self.in_frame = false;
-                Ok(Some(self.decode_frame(&frame)))
+                Ok(Some(self.decode_frame(frame)))
             }
             Ok(None) => {
                 self.in_frame |= src.len() < before;
@@ -180,21 +206,29 @@ impl Decoder for EnvelopeCodec {
 impl Encoder<&Envelope> for EnvelopeCodec {
     type Error = io::Error;
 
+    /// Writes the frame into `dst`, its length last, once known.
     fn encode(&mut self, envelope: &Envelope, dst: &mut BytesMut) -> io::Result<()> {
-        self.scratch.clear();
+        let start = dst.len();
         let encoded = match self.format {
-            Format::MessagePack => super::encode(envelope, &mut self.scratch),
-            Format::Json => super::json::encode(envelope).map(|json| self.scratch = json),
+            Format::MessagePack => self.encode_msgpack(envelope, dst),
+            Format::Json => super::json::encode(envelope).map(|json| {
+                dst.reserve(HEADER + json.len());
+                dst.put_u32(0);
+                dst.extend_from_slice(&json);
+            }),
         };
-        encoded.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        let len = self.scratch.len();
-        if len > self.max_frame {
-            let err = WireError::FrameTooLarge { len: len as u64, max: self.max_frame };
-            return Err(io::Error::new(io::ErrorKind::InvalidData, err));
+        let len = dst.len().saturating_sub(start + HEADER);
+        let refused = match encoded {
+            Err(e) => Some(e),
+            Ok(()) if len > self.max_frame => Some(WireError::FrameTooLarge { len: len as u64, max: self.max_frame }),
+            Ok(()) => None,
+        };
+        if let Some(error) = refused {
+            dst.truncate(start);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
         }
-        dst.reserve(HEADER + len);
-        dst.put_u32(len as u32);
-        dst.extend_from_slice(&self.scratch);
+        // At most `max_frame`, which is at most `u32::MAX`.
+        dst[start..start + HEADER].copy_from_slice(&(len as u32).to_be_bytes());
         Ok(())
     }
 }

@@ -6,17 +6,33 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use ecow::EcoString;
 use rmp::Marker;
 use uuid::Uuid;
 
-use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, TIMESTAMP_EXT, field};
+use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, SHARE_FROM, TIMESTAMP_EXT, field};
 use crate::envelope::{BodySlot, Expects, Parts};
 use crate::error::WireError;
 use crate::{Address, Envelope, Headers, Name, Value};
 
-/// Decodes one envelope that fills `bytes` exactly.
+/// Decodes one envelope that fills `bytes` exactly; its body is copied.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
+    decode_with(bytes, BodySlot::wire)
+}
+
+/// Decodes one envelope that fills `bytes` exactly; a body of
+/// [`SHARE_FROM`] bytes or more is a slice of `bytes`, not a copy.
+pub(crate) fn decode_shared(bytes: &Bytes) -> Result<Envelope, WireError> {
+    decode_with(bytes, |body| match body.len() {
+        n if n >= SHARE_FROM => BodySlot::wire_shared(bytes.slice_ref(body)),
+        _ => BodySlot::wire(body),
+    })
+}
+
+/// Decodes one envelope that fills `bytes` exactly, making its body slot
+/// from the body's bytes with `body`.
+fn decode_with(bytes: &[u8], body: impl FnOnce(&[u8]) -> BodySlot) -> Result<Envelope, WireError> {
     let mut r = Reader::new(bytes);
     let fields = match r.marker("envelope")? {
         Marker::FixMap(n) => u32::from(n),
@@ -28,17 +44,18 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
     for _ in 0..fields {
         // Field names are compared as bytes: every known name is ASCII, so
         // only an unknown one needs its UTF-8 checked.
-        match r.str_bytes(FIELD_NAME)? {
-            key::VERSION => {
+        let name = r.str_bytes(FIELD_NAME)?;
+        match Key::of(name) {
+            Some(Key::Version) => {
                 let v = r.uint(field::VERSION)?;
                 if v != u64::from(FORMAT_VERSION) {
                     return Err(WireError::UnknownVersion { found: v });
                 }
                 once(&mut f.version, field::VERSION, ())?;
             }
-            key::ID => once(&mut f.id, field::ID, r.uuid(field::ID)?)?,
-            key::THREAD => once(&mut f.thread, field::THREAD, r.uuid(field::THREAD)?)?,
-            key::THREAD_INDEX => {
+            Some(Key::Id) => once(&mut f.id, field::ID, r.uuid(field::ID)?)?,
+            Some(Key::Thread) => once(&mut f.thread, field::THREAD, r.uuid(field::THREAD)?)?,
+            Some(Key::ThreadIndex) => {
                 let index = r.uint(field::THREAD_INDEX)?;
                 let index = u32::try_from(index)
                     .ok()
@@ -46,22 +63,22 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
                     .ok_or_else(|| out_of_range(field::THREAD_INDEX, format!("{index} is not in 1..=4294967295")))?;
                 once(&mut f.thread_index, field::THREAD_INDEX, index)?;
             }
-            key::TIME => once(&mut f.time, field::TIME, r.timestamp(field::TIME)?)?,
-            key::SENDER => once(&mut f.sender, field::SENDER, Name::new(r.str(field::SENDER)?))?,
-            key::INCARNATION => once(&mut f.incarnation, field::INCARNATION, r.uint(field::INCARNATION)?)?,
-            key::RECIPIENT => {
+            Some(Key::Time) => once(&mut f.time, field::TIME, r.timestamp(field::TIME)?)?,
+            Some(Key::Sender) => once(&mut f.sender, field::SENDER, Name::new(r.str(field::SENDER)?))?,
+            Some(Key::Incarnation) => once(&mut f.incarnation, field::INCARNATION, r.uint(field::INCARNATION)?)?,
+            Some(Key::Recipient) => {
                 once(&mut f.recipient, field::RECIPIENT, Address::parse(r.str(field::RECIPIENT)?))?;
             }
-            key::SUBJECT => once(&mut f.subject, field::SUBJECT, EcoString::from(r.str(field::SUBJECT)?))?,
-            key::PRIORITY => {
+            Some(Key::Subject) => once(&mut f.subject, field::SUBJECT, EcoString::from(r.str(field::SUBJECT)?))?,
+            Some(Key::Priority) => {
                 let priority = r.int(field::PRIORITY)?;
                 let priority = i8::try_from(priority)
                     .map_err(|_| out_of_range(field::PRIORITY, format!("{priority} is not in -128..=127")))?;
                 once(&mut f.priority, field::PRIORITY, priority)?;
             }
-            key::HEADERS => once(&mut f.headers, field::HEADERS, r.headers()?)?,
-            key::IN_REPLY_TO => once(&mut f.in_reply_to, field::IN_REPLY_TO, r.uuid(field::IN_REPLY_TO)?)?,
-            key::EXPECTS => {
+            Some(Key::Headers) => once(&mut f.headers, field::HEADERS, r.headers()?)?,
+            Some(Key::InReplyTo) => once(&mut f.in_reply_to, field::IN_REPLY_TO, r.uuid(field::IN_REPLY_TO)?)?,
+            Some(Key::Expects) => {
                 let expects = match r.str(field::EXPECTS)? {
                     EXPECTS_REPLY => Expects::Reply,
                     EXPECTS_ACK => Expects::Ack,
@@ -74,11 +91,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
                 };
                 once(&mut f.expects, field::EXPECTS, expects)?;
             }
-            key::BODY => once(&mut f.body, field::BODY, r.raw_value(field::BODY)?)?,
+            Some(Key::Body) => once(&mut f.body, field::BODY, r.raw_value(field::BODY)?)?,
             // A newer peer's field: this version ignores it (the spec says
             // fields added without a version change must be safe to ignore).
-            other => {
-                std::str::from_utf8(other).map_err(|_| WireError::InvalidUtf8 { field: FIELD_NAME })?;
+            None => {
+                std::str::from_utf8(name).map_err(|_| WireError::InvalidUtf8 { field: FIELD_NAME })?;
                 r.skip("unknown field", 0)?;
             }
         }
@@ -101,30 +118,57 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
         headers: f.headers.unwrap_or_default(),
         in_reply_to: f.in_reply_to,
         expects: f.expects,
-        body: BodySlot::wire(f.body.unwrap_or(NIL)),
+        body: body(f.body.unwrap_or(NIL)),
     }))
 }
 
 const FIELD_NAME: &str = "field name";
 
-/// The field names as bytes, for matching keys before any UTF-8 check.
-mod key {
-    use super::field;
+/// The fields this version knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Version,
+    Id,
+    Thread,
+    ThreadIndex,
+    Time,
+    Sender,
+    Incarnation,
+    Recipient,
+    Subject,
+    Priority,
+    Headers,
+    InReplyTo,
+    Expects,
+    Body,
+}
 
-    pub(super) const VERSION: &[u8] = field::VERSION.as_bytes();
-    pub(super) const ID: &[u8] = field::ID.as_bytes();
-    pub(super) const THREAD: &[u8] = field::THREAD.as_bytes();
-    pub(super) const THREAD_INDEX: &[u8] = field::THREAD_INDEX.as_bytes();
-    pub(super) const TIME: &[u8] = field::TIME.as_bytes();
-    pub(super) const SENDER: &[u8] = field::SENDER.as_bytes();
-    pub(super) const INCARNATION: &[u8] = field::INCARNATION.as_bytes();
-    pub(super) const RECIPIENT: &[u8] = field::RECIPIENT.as_bytes();
-    pub(super) const SUBJECT: &[u8] = field::SUBJECT.as_bytes();
-    pub(super) const PRIORITY: &[u8] = field::PRIORITY.as_bytes();
-    pub(super) const HEADERS: &[u8] = field::HEADERS.as_bytes();
-    pub(super) const IN_REPLY_TO: &[u8] = field::IN_REPLY_TO.as_bytes();
-    pub(super) const EXPECTS: &[u8] = field::EXPECTS.as_bytes();
-    pub(super) const BODY: &[u8] = field::BODY.as_bytes();
+impl Key {
+    /// The field named `name`, compared as bytes before any UTF-8 check.
+    /// The length and first byte pick the one candidate, and one
+    /// comparison of a known length confirms it: a `match` on the names as
+    /// byte strings would compare against each name in turn.
+    fn of(name: &[u8]) -> Option<Self> {
+        let is = |field: &str| name == field.as_bytes();
+        let key = match (name.len(), name.first()?) {
+            (1, b'v') if is(field::VERSION) => Self::Version,
+            (2, b'i') if is(field::ID) => Self::Id,
+            (6, b't') if is(field::THREAD) => Self::Thread,
+            (12, b't') if is(field::THREAD_INDEX) => Self::ThreadIndex,
+            (4, b't') if is(field::TIME) => Self::Time,
+            (6, b's') if is(field::SENDER) => Self::Sender,
+            (11, b'i') if is(field::INCARNATION) => Self::Incarnation,
+            (9, b'r') if is(field::RECIPIENT) => Self::Recipient,
+            (7, b's') if is(field::SUBJECT) => Self::Subject,
+            (8, b'p') if is(field::PRIORITY) => Self::Priority,
+            (7, b'h') if is(field::HEADERS) => Self::Headers,
+            (11, b'i') if is(field::IN_REPLY_TO) => Self::InReplyTo,
+            (7, b'e') if is(field::EXPECTS) => Self::Expects,
+            (4, b'b') if is(field::BODY) => Self::Body,
+            _ => return None,
+        };
+        Some(key)
+    }
 }
 
 /// A missing body is msgpack `nil`.
@@ -548,7 +592,7 @@ impl<'a> Reader<'a> {
             Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => {
                 let len = self.len(field, marker)?;
                 let text = std::str::from_utf8(self.take(len, field)?).map_err(|_| WireError::InvalidUtf8 { field })?;
-                Value::Str(text.to_owned())
+                Value::Str(text.into())
             }
             Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => {
                 let len = self.len(field, marker)?;
@@ -616,4 +660,72 @@ pub(crate) fn value(bytes: &[u8], field: &'static str) -> Result<Value, WireErro
 /// within [`MAX_DEPTH`]).
 pub(crate) fn check_body(bytes: &[u8]) -> Result<(), WireError> {
     Reader::new(bytes).skip(field::BODY, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    /// Whether the envelope's body bytes lie inside `buffer`.
+    fn body_in(mail: &Envelope, buffer: &[u8]) -> bool {
+        let body = mail.body_slot().encoded().expect("a body from the wire");
+        buffer.as_ptr_range().contains(&body.as_ptr())
+    }
+
+    #[test]
+    fn a_large_body_stays_in_a_shared_buffer_and_a_small_one_is_copied() {
+        // A `bin` body's msgpack adds a 3-byte header to bytes of this size.
+        for (len, shared) in [(SHARE_FROM, true), (4096, true), (SHARE_FROM - 16, false), (8, false)] {
+            let mail = Envelope::new("a", "b", "blob", Value::bytes(vec![7_u8; len]));
+            let frame = Bytes::from(mail.to_msgpack().expect("encodes"));
+            let copy = decode_shared(&frame).expect("decodes");
+            assert_eq!(body_in(&copy, &frame), shared, "a body of {len} bytes");
+            assert_eq!(copy.body::<Value>().expect("a value"), Value::bytes(vec![7_u8; len]));
+            // Decoding from a slice always copies.
+            assert!(!body_in(&decode(&frame).expect("decodes"), &frame));
+        }
+    }
+
+    #[test]
+    fn every_field_name_and_only_it_is_known() {
+        let names = [
+            (field::VERSION, Key::Version),
+            (field::ID, Key::Id),
+            (field::THREAD, Key::Thread),
+            (field::THREAD_INDEX, Key::ThreadIndex),
+            (field::TIME, Key::Time),
+            (field::SENDER, Key::Sender),
+            (field::INCARNATION, Key::Incarnation),
+            (field::RECIPIENT, Key::Recipient),
+            (field::SUBJECT, Key::Subject),
+            (field::PRIORITY, Key::Priority),
+            (field::HEADERS, Key::Headers),
+            (field::IN_REPLY_TO, Key::InReplyTo),
+            (field::EXPECTS, Key::Expects),
+            (field::BODY, Key::Body),
+        ];
+        for (name, key) in names {
+            assert_eq!(Key::of(name.as_bytes()), Some(key), "{name}");
+            // Same length and first byte, one byte off; another case; a prefix.
+            let mut off = name.as_bytes().to_vec();
+            *off.last_mut().unwrap() ^= 1;
+            assert_eq!(Key::of(&off), None, "{off:?}");
+            assert_eq!(Key::of(name.to_uppercase().as_bytes()), None);
+            assert_eq!(Key::of(&name.as_bytes()[..name.len() - 1]), None);
+        }
+        assert_eq!(Key::of(b""), None);
+        assert_eq!(Key::of(b"incarnatioN"), None);
+        assert_eq!(Key::of(b"in_reply_tx"), None);
+    }
+
+    #[test]
+    fn a_shared_body_outlives_the_frame_handle_it_came_from() {
+        let mail = Envelope::new("a", "b", "blob", Value::bytes(vec![9_u8; 2048]));
+        let frame = Bytes::from(mail.to_msgpack().expect("encodes"));
+        let copy = decode_shared(&frame).expect("decodes");
+        drop(frame);
+        assert_eq!(copy.body::<Value>().expect("a value"), Value::bytes(vec![9_u8; 2048]));
+    }
 }

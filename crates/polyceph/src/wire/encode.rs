@@ -27,6 +27,17 @@ impl<T, E: Debug> Unfailing for Result<T, E> {
 /// Appends `envelope` in the wire format to `out`. On error `out` may hold
 /// part of the envelope; the caller discards it.
 pub(crate) fn encode(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireError> {
+    head(envelope, out)?;
+    let start = out.len();
+    envelope.body_slot().write_msgpack(out)?;
+    check_body(envelope, &out[start..])
+}
+
+/// Appends everything of `envelope` up to its body's value (the body's
+/// field name is the last thing written), so that the body can be written
+/// elsewhere: straight into a frame buffer, without a copy. On error `out`
+/// may hold part of it; the caller discards it.
+pub(crate) fn head(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireError> {
     let incarnation = envelope.sender_incarnation();
     let in_reply_to = envelope.in_reply_to();
     let expects = envelope.expects();
@@ -84,14 +95,17 @@ pub(crate) fn encode(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireE
         );
     }
     str(out, field::BODY);
-    let body = envelope.body_slot();
-    let start = out.len();
-    body.write_msgpack(out)?;
-    // A body from the wire was checked when it was read.
-    if body.encoded().is_none() {
-        super::decode::check_body(&out[start..])?;
-    }
     Ok(())
+}
+
+/// Checks the bytes just written for `envelope`'s body: a local body must
+/// not nest deeper than readers accept (a body from the wire was checked
+/// when it was read).
+fn check_body(envelope: &Envelope, written: &[u8]) -> Result<(), WireError> {
+    match envelope.body_slot().encoded() {
+        Some(_) => Ok(()),
+        None => super::decode::check_body(written),
+    }
 }
 
 /// Appends one [`Value`] as msgpack.
