@@ -26,7 +26,11 @@
 //! ```text
 //! cargo bench -p polyceph-fifo --bench fifo
 //! cargo bench -p polyceph-fifo --bench fifo -- 4KiB    # workloads whose name contains "4KiB"
+//! POLYCEPH_BENCH_SIDE=polyceph cargo bench -p polyceph-fifo --bench fifo -- 4KiB   # one side only, for a profiler
 //! ```
+//!
+//! With one side only (`floor`, `fresh` or `same`), the others are not run
+//! and print as empty.
 
 #[path = "../../polyceph/benches/support/cpu.rs"]
 mod cpu;
@@ -85,11 +89,33 @@ async fn measure(filter: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         let path = dir.path().join(format!("bench-{}.fifo", workload.body));
         FifoWriter::open(&path)?; // makes the FIFO
         let frame = HEADER_LEN + envelope(workload.body).to_msgpack()?.len();
+        let side = std::env::var("POLYCEPH_BENCH_SIDE").unwrap_or_default();
+        let runs = |name: &str| side.is_empty() || side == name || (name == "fresh" && side == "polyceph");
+        if !["", "floor", "fresh", "same", "polyceph"].contains(&side.as_str()) {
+            return Err(format!("POLYCEPH_BENCH_SIDE is floor, polyceph (= fresh), fresh or same, not {side:?}").into());
+        }
         let (mut floor, mut fresh, mut same) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
-            floor.push(raw_frames(&path, workload.messages, frame).await?);
-            fresh.push(envelopes(&path, workload, Sender::Fresh).await?);
-            same.push(envelopes(&path, workload, Sender::Same).await?);
+            if runs("floor") {
+                floor.push(raw_frames(&path, workload.messages, frame).await?);
+            }
+            if runs("fresh") {
+                fresh.push(envelopes(&path, workload, Sender::Fresh).await?);
+            }
+            if runs("same") {
+                same.push(envelopes(&path, workload, Sender::Same).await?);
+            }
+        }
+        if !side.is_empty() {
+            let took = median(if runs("floor") {
+                &floor
+            } else if runs("fresh") {
+                &fresh
+            } else {
+                &same
+            });
+            println!("{:<18} {side}: {:?} wall, {:?} CPU", workload.name, took.wall, took.cpu);
+            continue;
         }
         let (floor, fresh, same) = (median(&floor), median(&fresh), median(&same));
         let rate = |took: Sample| workload.messages as f64 / took.wall.as_secs_f64();

@@ -27,7 +27,7 @@ use std::fmt;
 use bytes::{BufMut, BytesMut};
 use polyceph::error::WireError;
 
-pub(crate) use frames::FrameDecoder;
+pub(crate) use frames::{FrameDecoder, Payload};
 pub(crate) use lines::{LineDecoder, parse_line};
 pub(crate) use records::{read_record, realignment};
 

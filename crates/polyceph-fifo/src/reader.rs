@@ -12,7 +12,9 @@ use polyceph::{Actor, Address, AppHandle, Context, Envelope, ExitReason, Filter,
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
-use crate::framing::{FrameDecoder, LineDecoder, Malformed, RECORD_LEN, Reason, parse_line, read_record, realignment};
+use crate::framing::{
+    FrameDecoder, LineDecoder, Malformed, Payload, RECORD_LEN, Reason, parse_line, read_record, realignment,
+};
 use crate::inlet::Inlet;
 use crate::path::{DEFAULT_MODE, ensure_fifo, remove_fifo};
 use crate::stats::{Count, ReaderCounters, ReaderStats};
@@ -412,7 +414,7 @@ impl ReadLoop {
 
     async fn frames(&mut self, inlet: &mut Inlet) -> io::Result<()> {
         let config = self.config.clone();
-        let mut parse = |payload: &[u8]| config.message(payload);
+        let mut parse = |payload: Payload<'_>| config.frame_message(payload);
         let mut decoder = FrameDecoder::new(config.max_frame);
         let mut buf = BytesMut::with_capacity(READ_AHEAD);
         loop {
@@ -567,7 +569,18 @@ impl ReadLoop {
 }
 
 impl ReaderConfig {
-    /// The message a frame's or record's payload holds.
+    /// The message a frame's payload holds: a large body, or a large raw
+    /// frame, shares the read buffer instead of being copied out of it.
+    fn frame_message(&self, payload: Payload<'_>) -> Result<Envelope, Reason> {
+        match (&self.raw, payload) {
+            (Some(_), Payload::Split(bytes)) => Ok(self.raw_mail(RawFrame(bytes.clone()))),
+            (Some(_), Payload::InBuffer(bytes)) => Ok(self.raw_mail(RawFrame::from(bytes))),
+            (None, Payload::Split(bytes)) => Ok(Envelope::from_msgpack_bytes(bytes)?),
+            (None, Payload::InBuffer(bytes)) => Ok(Envelope::from_msgpack(bytes)?),
+        }
+    }
+
+    /// The message a record's payload holds.
     fn message(&self, payload: &[u8]) -> Result<Envelope, Reason> {
         match &self.raw {
             Some(_) => Ok(self.raw_mail(RawFrame::from(payload))),

@@ -1,9 +1,34 @@
 //! Reading marked frames out of a byte stream, finding the next frame after
 //! bytes that are not one.
 
-use bytes::{Buf, BytesMut};
+use std::ops::Deref;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use polyceph::wire::SHARE_FROM;
 
 use super::{HEADER_LEN, MAGIC, Malformed, Reason, find_magic};
+
+/// A frame's payload, as the decoder hands it to be parsed.
+#[derive(Debug)]
+pub(crate) enum Payload<'a> {
+    /// A small payload, still in the read buffer: whatever keeps it copies.
+    InBuffer(&'a [u8]),
+    /// A payload of at least [`SHARE_FROM`] bytes, split off the read
+    /// buffer: a message may keep it (a large body, a raw frame) without
+    /// copying it.
+    Split(&'a Bytes),
+}
+
+impl Deref for Payload<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::InBuffer(bytes) => bytes,
+            Self::Split(bytes) => bytes,
+        }
+    }
+}
 
 /// Cuts marked frames out of a stream.
 ///
@@ -29,10 +54,12 @@ impl FrameDecoder {
     /// The next message, or bad stretch, in `buf`; `None` when more input
     /// is needed. `parse` turns a payload into a message; when it fails,
     /// the frame is a bad stretch.
+    ///
+    /// A large payload is split off `buf`, not copied (see [`Payload`]).
     pub(crate) fn decode<T>(
         &mut self,
         buf: &mut BytesMut,
-        parse: &mut impl FnMut(&[u8]) -> Result<T, Reason>,
+        parse: &mut impl FnMut(Payload<'_>) -> Result<T, Reason>,
     ) -> Option<Result<T, Malformed>> {
         loop {
             match find_magic(buf) {
@@ -60,12 +87,33 @@ impl FrameDecoder {
             if let Some(run) = self.run.take() {
                 return Some(Err(run));
             }
-            match parse(&buf[HEADER_LEN..HEADER_LEN + len]) {
-                Ok(message) => {
-                    buf.advance(HEADER_LEN + len);
-                    return Some(Ok(message));
+            if len < SHARE_FROM {
+                match parse(Payload::InBuffer(&buf[HEADER_LEN..HEADER_LEN + len])) {
+                    Ok(message) => {
+                        buf.advance(HEADER_LEN + len);
+                        return Some(Ok(message));
+                    }
+                    Err(reason) => {
+                        self.skip(buf, MAGIC.len(), reason);
+                        continue;
+                    }
                 }
-                Err(reason) => self.skip(buf, MAGIC.len(), reason),
+            }
+            let header: [u8; HEADER_LEN] = buf[..HEADER_LEN].try_into().unwrap_or_default();
+            let mut payload = buf.split_to(HEADER_LEN + len).freeze();
+            payload.advance(HEADER_LEN);
+            match parse(Payload::Split(&payload)) {
+                Ok(message) => return Some(Ok(message)),
+                Err(reason) => {
+                    // Not a frame after all: put it back (a copy, on this
+                    // rare path only) and look for one after its marker.
+                    let mut back = BytesMut::with_capacity(HEADER_LEN + len + buf.len());
+                    back.put_slice(&header);
+                    back.put_slice(&payload);
+                    back.put_slice(buf);
+                    *buf = back;
+                    self.skip(buf, MAGIC.len(), reason);
+                }
             }
         }
     }
@@ -77,7 +125,7 @@ impl FrameDecoder {
     pub(crate) fn decode_eof<T>(
         &mut self,
         buf: &mut BytesMut,
-        parse: &mut impl FnMut(&[u8]) -> Result<T, Reason>,
+        parse: &mut impl FnMut(Payload<'_>) -> Result<T, Reason>,
     ) -> Option<Result<T, Malformed>> {
         loop {
             if let Some(item) = self.decode(buf, parse) {
@@ -122,7 +170,7 @@ mod tests {
     }
 
     /// Payloads starting with `!` do not parse.
-    fn parse(payload: &[u8]) -> Result<Vec<u8>, Reason> {
+    fn parse(payload: Payload<'_>) -> Result<Vec<u8>, Reason> {
         if payload.first() == Some(&b'!') { Err(Reason::NotARecord("test")) } else { Ok(payload.to_vec()) }
     }
 
@@ -192,6 +240,35 @@ mod tests {
         let mut decoder = FrameDecoder::new(100);
         let got = drain(&mut decoder, &mut buf, false);
         assert_eq!(got, vec![Err(Malformed { bytes: 7, reason: Reason::NotARecord("test") }), Ok(b"inner".to_vec()),]);
+    }
+
+    #[test]
+    fn a_large_frame_is_split_off_whole_and_one_that_does_not_parse_is_put_back() {
+        let large = vec![b'x'; SHARE_FROM + 100];
+        let mut inner = BytesMut::new();
+        frame(&mut inner, b"inner");
+        let padding = [0_u8; SHARE_FROM];
+        let mut buf = BytesMut::new();
+        frame(&mut buf, &large);
+        // A large bad frame whose declared length covers a good frame.
+        put_header(&mut buf, 1 + inner.len() + padding.len());
+        buf.put_u8(b'!');
+        buf.put_slice(&inner);
+        buf.put_slice(&padding);
+        frame(&mut buf, b"after");
+        let mut decoder = FrameDecoder::new(4 * SHARE_FROM);
+        let got = drain(&mut decoder, &mut buf, false);
+        assert_eq!(
+            got,
+            vec![
+                Ok(large),
+                Err(Malformed { bytes: 7, reason: Reason::NotARecord("test") }),
+                Ok(b"inner".to_vec()),
+                Err(Malformed { bytes: padding.len() as u64, reason: Reason::NotAFrame }),
+                Ok(b"after".to_vec()),
+            ]
+        );
+        assert!(buf.is_empty());
     }
 
     #[test]
