@@ -82,6 +82,7 @@ pub use actor::{Actor, Result};
 pub use address::Address;
 pub use app::{APP_SENDER, ActorBuilder, ActorOptions, AppHandle, Application, Builder, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use context::{BoxFuture, Context, Handler, HandlerFn};
+pub use ecow::EcoString;
 pub use envelope::{Body, Envelope};
 pub use events::{EVENT_BUFFER, Event, Events, ExitReason};
 pub use filter::Filter;

@@ -36,8 +36,10 @@ pub enum Value {
     UInt(u64),
     /// A floating-point number.
     Float(f64),
-    /// A string.
-    Str(String),
+    /// A string: up to 15 bytes are stored inline, longer ones are shared,
+    /// so cloning a string value never copies it
+    /// ([`EcoString`](crate::EcoString)).
+    Str(EcoString),
     /// Raw bytes.
     Bytes(Vec<u8>),
     /// A list of values.
@@ -212,19 +214,25 @@ impl From<bool> for Value {
 
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
-        Self::Str(v.to_owned())
+        Self::Str(v.into())
     }
 }
 
 impl From<String> for Value {
     fn from(v: String) -> Self {
-        Self::Str(v)
+        Self::Str(v.into())
     }
 }
 
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
-        Self::Str(v.clone())
+        Self::Str(v.as_str().into())
+    }
+}
+
+impl From<EcoString> for Value {
+    fn from(v: EcoString) -> Self {
+        Self::Str(v)
     }
 }
 
@@ -307,10 +315,10 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
         Ok(Value::Float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
+        Ok(Value::Str(v.into()))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
+        Ok(Value::Str(v.into()))
     }
     fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
         Ok(Value::Bytes(v.to_vec()))
@@ -347,7 +355,7 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
             // text form; lists, maps and extensions as keys are refused (their
             // text form re-escapes at each level and could grow without bound).
             let key = match key {
-                Value::Str(s) => s,
+                Value::Str(s) => s.into(),
                 Value::List(_) | Value::Map(_) | Value::Ext(..) => {
                     return Err(serde::de::Error::custom("a map key must be a string or another scalar"));
                 }
