@@ -136,8 +136,9 @@ fn folded(text: &str) -> impl Iterator<Item = char> + '_ {
 }
 
 fn eq_ignore_case(a: &str, b: &str) -> bool {
-    // The common case, equal up to ASCII case, settles in one pass.
-    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+    // The common cases settle in one pass: the same spelling (most lookups
+    // use the name the actor was registered with), or equal up to ASCII case.
+    if a.len() == b.len() && (a == b || a.eq_ignore_ascii_case(b)) {
         return true;
     }
     if a.is_ascii() && b.is_ascii() {
@@ -146,23 +147,30 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
     folded(a).eq(folded(b))
 }
 
-/// Hashes the lowercase form in one `write`. ASCII names of up to 64 bytes
-/// (nearly all) are lowered in a stack buffer; others into a `String`. Both
-/// paths feed the hasher the same bytes for the same lowercase text, which
-/// `Hash`/`Eq` consistency needs when one spelling is ASCII and the other is
-/// not (KELVIN SIGN lowers to ASCII `k`).
+/// Hashes the lowercase form. An ASCII name is lowered as it is hashed; any
+/// other is folded into a `String` first. Both feed the hasher the same
+/// bytes in the same pieces for the same lowercase text, which `Hash`/`Eq`
+/// consistency needs when one spelling is ASCII and the other is not
+/// (KELVIN SIGN lowers to ASCII `k`).
 fn hash_ignore_case<H: Hasher>(text: &str, state: &mut H) {
-    let mut buffer = [0_u8; 64];
-    if text.is_ascii() && text.len() <= buffer.len() {
-        let lower = &mut buffer[..text.len()];
-        lower.copy_from_slice(text.as_bytes());
-        lower.make_ascii_lowercase();
-        state.write(lower);
+    if text.is_ascii() {
+        write_lowered(text.as_bytes(), state);
     } else {
         let lower: String = folded(text).collect();
-        state.write(lower.as_bytes());
+        write_lowered(lower.as_bytes(), state);
     }
     state.write_u8(0xff);
+}
+
+/// Writes `bytes`, ASCII letters lowered, in pieces of 16 bytes: a name
+/// stored inline (up to 15 bytes) is one small copy and one `write`.
+fn write_lowered<H: Hasher>(bytes: &[u8], state: &mut H) {
+    for piece in bytes.chunks(16) {
+        let mut lower = [0_u8; 16];
+        lower[..piece.len()].copy_from_slice(piece);
+        lower.make_ascii_lowercase();
+        state.write(&lower[..piece.len()]);
+    }
 }
 
 #[cfg(test)]
@@ -180,10 +188,16 @@ mod tests {
     #[test]
     fn borrowed_lookup_hashes_like_the_owned_name() {
         let state = hashbrown::DefaultHashBuilder::default();
-        let mixed = ["Main", "ÄRGER", "\u{212A}elvin"];
+        let long = "A-Name-Longer-Than-Sixteen-Bytes-\u{212A}elvin";
+        let mixed = ["Main", "ÄRGER", "\u{212A}elvin", long, "an-ascii-name-of-more-than-32-bytes"];
         for text in mixed {
             let lower = text.to_lowercase();
             assert_eq!(state.hash_one(Name::new(text)), state.hash_one(NameRef(&lower)));
+            assert_eq!(state.hash_one(Name::new(text)), state.hash_one(Name::new(text.to_uppercase())));
+            assert_eq!(Name::new(text), Name::new(&lower));
         }
+        // The KELVIN SIGN lowers to an ASCII `k`: the same name as the ASCII spelling.
+        assert_eq!(state.hash_one(Name::new("\u{212A}elvin")), state.hash_one(Name::new("Kelvin")));
+        assert_eq!(Name::new("\u{212A}elvin"), Name::new("kELVIN"));
     }
 }
