@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use ecow::EcoString;
+use smallvec::SmallVec;
 
 /// The value of a header: strings, integers, floats, booleans, bytes, lists
 /// and maps, as e-mail's `X-` headers carry text and msgpack carries values.
@@ -375,8 +376,9 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
 /// reads both.
 ///
 /// Mail carries a few headers at most, so they are kept in one sorted
-/// vector (one allocation for up to four), and names of up to 15 bytes are
-/// stored inline: setting `"topic"` allocates nothing for the name.
+/// vector whose first header is stored in place (a second moves them all
+/// to one allocation), and names of up to 15 bytes are stored inline:
+/// setting one header `"topic"` allocates nothing for the map or the name.
 ///
 /// # Examples
 ///
@@ -393,12 +395,14 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
 /// assert_eq!(names, ["acme", "alpha", "zeta"]);
 /// ```
 #[derive(Clone, Default, PartialEq)]
-pub struct Headers(Vec<(EcoString, Value)>);
+pub struct Headers(SmallVec<[(EcoString, Value); 1]>);
 
 impl Headers {
-    /// An empty header map; it does not allocate.
+    /// An empty header map. It does not allocate, and neither does its
+    /// first header (most mail has none or one): the vector of headers is
+    /// allocated from the second on.
     pub const fn new() -> Self {
-        Self(Vec::new())
+        Self(SmallVec::new_const())
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
