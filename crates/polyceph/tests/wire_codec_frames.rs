@@ -1,7 +1,8 @@
 //! Proves that `EnvelopeCodec` carries envelopes over a byte stream in
 //! order, in msgpack or JSON; that a bad frame, or one over the limit (even
 //! one that arrives in pieces), costs only itself; that encoding over the
-//! limit writes nothing and says why; and that a stream ending inside a
+//! limit writes nothing and says why; that a decoded envelope forwarded
+//! through the codec is the same frame; and that a stream ending inside a
 //! frame is reported once.
 //!
 //! The codec is driven the way tokio-util's `FramedRead` drives it (`decode`
@@ -216,6 +217,33 @@ fn encoding_over_the_limit_fails_and_writes_nothing() -> anyhow::Result<()> {
         // The codec goes on encoding.
         codec.encode(&numbered(2), &mut out)?;
         assert_eq!(numbers(decode_in_pieces(&mut codec, &out, 64)?), [Ok(1), Ok(2)]);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_decoded_envelope_forwarded_through_the_codec_is_the_same_frame() -> anyhow::Result<()> {
+    // A small body (copied on decoding) and a large one (left in the frame,
+    // and written from there when forwarded).
+    for body in [Value::bytes(vec![1_u8; 40]), Value::bytes(vec![2_u8; 5000])] {
+        let mut codec = EnvelopeCodec::new();
+        let mail = Envelope::new("a", "b", "blob", body.clone()).with_header("n", 7);
+        let mut frame = frames(&mut codec, &[mail])?;
+        let sent = frame.clone();
+        let copy = codec.decode(&mut frame)?.expect("a whole frame")?;
+        assert_eq!(copy.body::<Value>()?, body);
+
+        let mut again = BytesMut::new();
+        codec.encode(&copy, &mut again)?;
+        assert_eq!(again, sent, "forwarding writes the same bytes");
+
+        // Over the limit, a forwarded body is refused like any other.
+        let mut small = EnvelopeCodec::new().max_frame(64);
+        let mut out = BytesMut::new();
+        let err = small.encode(&copy, &mut out).expect_err("over the limit");
+        let wire = err.get_ref().and_then(|e| e.downcast_ref::<WireError>());
+        assert!(matches!(wire, Some(WireError::FrameTooLarge { max: 64, .. })), "{err:?}");
+        assert!(out.is_empty(), "nothing was written");
     }
     Ok(())
 }

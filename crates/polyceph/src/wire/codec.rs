@@ -124,26 +124,6 @@ impl EnvelopeCodec {
         }
     }
 
-    /// Appends a frame with a zero length (set by the caller) holding
-    /// `envelope` as msgpack. The envelope is written to a reused scratch
-    /// buffer (many small writes, which a `Vec` takes fastest) and copied
-    /// into `dst` at once, except for a body that is already msgpack (a
-    /// body from the wire, forwarded), which goes straight into `dst`.
-    fn encode_msgpack(&mut self, envelope: &Envelope, dst: &mut BytesMut) -> Result<(), WireError> {
-        self.scratch.clear();
-        let encoded = envelope.body_slot().encoded();
-        match encoded {
-            Some(_) => super::encode::head(envelope, &mut self.scratch)?,
-            None => super::encode(envelope, &mut self.scratch)?,
-        }
-        let body = encoded.unwrap_or_default();
-        dst.reserve(HEADER + self.scratch.len() + body.len());
-        dst.put_u32(0);
-        dst.extend_from_slice(&self.scratch);
-        dst.extend_from_slice(body);
-        Ok(())
-    }
-
     /// Skips what remains of an oversized frame; whether it is all gone.
     fn skip_discarded(&mut self, src: &mut BytesMut) -> bool {
         let n = self.discard.min(src.len());
@@ -206,29 +186,36 @@ impl Decoder for EnvelopeCodec {
 impl Encoder<&Envelope> for EnvelopeCodec {
     type Error = io::Error;
 
-    /// Writes the frame into `dst`, its length last, once known.
+    /// The envelope is written to a reused scratch buffer (many small
+    /// writes, which a `Vec` takes fastest) and copied into `dst` at once,
+    /// except for a body that is already msgpack (a body from the wire,
+    /// forwarded), which is copied into `dst` straight from the envelope.
     fn encode(&mut self, envelope: &Envelope, dst: &mut BytesMut) -> io::Result<()> {
-        let start = dst.len();
-        let encoded = match self.format {
-            Format::MessagePack => self.encode_msgpack(envelope, dst),
-            Format::Json => super::json::encode(envelope).map(|json| {
-                dst.reserve(HEADER + json.len());
-                dst.put_u32(0);
-                dst.extend_from_slice(&json);
-            }),
+        let invalid = |error: WireError| io::Error::new(io::ErrorKind::InvalidData, error);
+        self.scratch.clear();
+        let forwarded: &[u8] = match (self.format, envelope.body_slot().encoded()) {
+            (Format::MessagePack, Some(body)) => {
+                super::encode::head(envelope, &mut self.scratch).map_err(invalid)?;
+                body
+            }
+            (Format::MessagePack, None) => {
+                super::encode(envelope, &mut self.scratch).map_err(invalid)?;
+                &[]
+            }
+            (Format::Json, _) => {
+                self.scratch = super::json::encode(envelope).map_err(invalid)?;
+                &[]
+            }
         };
-        let len = dst.len().saturating_sub(start + HEADER);
-        let refused = match encoded {
-            Err(e) => Some(e),
-            Ok(()) if len > self.max_frame => Some(WireError::FrameTooLarge { len: len as u64, max: self.max_frame }),
-            Ok(()) => None,
-        };
-        if let Some(error) = refused {
-            dst.truncate(start);
-            return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+        let len = self.scratch.len() + forwarded.len();
+        if len > self.max_frame {
+            return Err(invalid(WireError::FrameTooLarge { len: len as u64, max: self.max_frame }));
         }
+        dst.reserve(HEADER + len);
         // At most `max_frame`, which is at most `u32::MAX`.
-        dst[start..start + HEADER].copy_from_slice(&(len as u32).to_be_bytes());
+        dst.put_u32(len as u32);
+        dst.extend_from_slice(&self.scratch);
+        dst.extend_from_slice(forwarded);
         Ok(())
     }
 }
