@@ -101,41 +101,73 @@ struct Restarts {
 }
 
 /// Runs incarnations of the actor until one ends without a restart.
-async fn run<A: Actor>(
-    mut source: Source<A>,
-    mut ctx: Context<A>,
+///
+/// What the task owns is moved into a [`Life`] once, and the loop borrows
+/// it: as the arguments of an `async fn`, it would be stored twice in every
+/// actor's task, as the arguments and as the locals they are moved into
+/// (rust-lang/rust#62958), ~190 bytes of each idle actor.
+fn run<A: Actor>(
+    source: Source<A>,
+    ctx: Context<A>,
     born: oneshot::Sender<()>,
-    mut restarts: Option<Box<Restarts>>,
-) {
-    let (directory, actor_name) = (ctx.post.directory.clone(), ctx.cell.name.clone());
-    let mut born = Some(born);
-    let reason = loop {
-        let Some(mut actor) = source.next() else { break ExitReason::Normal };
-        let reason = live(&mut actor, &mut ctx, born.take()).await;
-        if let Err(panic) = Guarded::new(actor.death(&mut ctx, &reason)).await {
-            tracing::error!(%panic, "death panicked");
+    restarts: Option<Box<Restarts>>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let mut life = Life { source, ctx, born: Some(born), restarts };
+    async move {
+        let reason = life.incarnations().await;
+        let Life { ctx, .. } = life;
+        stopped(ctx, reason);
+    }
+}
+
+/// What an actor's task owns.
+struct Life<A: Actor> {
+    source: Source<A>,
+    ctx: Context<A>,
+    /// Told when the first incarnation's `birth` is over.
+    born: Option<oneshot::Sender<()>>,
+    restarts: Option<Box<Restarts>>,
+}
+
+impl<A: Actor> Life<A> {
+    /// Runs incarnations until one is not followed by another; why the last
+    /// one ended.
+    async fn incarnations(&mut self) -> ExitReason {
+        let Self { source, ctx, born, restarts } = self;
+        let (directory, actor_name) = (ctx.post.directory.clone(), ctx.cell.name.clone());
+        loop {
+            let Some(mut actor) = source.next() else { return ExitReason::Normal };
+            let reason = live(&mut actor, ctx, born.take()).await;
+            if let Err(panic) = Guarded::new(actor.death(ctx, &reason)).await {
+                tracing::error!(%panic, "death panicked");
+            }
+            drop(actor);
+            if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
+                directory.events.send(Event::Failed { actor: actor_name.clone(), reason: reason.clone() });
+            }
+            let Some(restarts) = restarts.as_mut() else { return reason };
+            // Boxed: a timer or a wait inline would grow every idle actor's task.
+            match Box::pin(again(&directory, &ctx.cell, restarts, &reason)).await {
+                Some(next_born) => *born = next_born,
+                None => return reason,
+            }
+            ctx.reincarnate();
+            ctx.cell.counters.restarts.bump();
+            directory.events.send(Event::Restarted { actor: actor_name.clone(), incarnation: ctx.incarnation() });
         }
-        drop(actor);
-        if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
-            directory.events.send(Event::Failed { actor: actor_name.clone(), reason: reason.clone() });
-        }
-        let Some(restarts) = restarts.as_mut() else { break reason };
-        // Boxed: a timer or a wait inline would grow every idle actor's task.
-        match Box::pin(again(&directory, &ctx.cell, restarts, &reason)).await {
-            Some(next_born) => born = next_born,
-            None => break reason,
-        }
-        ctx.reincarnate();
-        ctx.cell.counters.restarts.bump();
-        directory.events.send(Event::Restarted { actor: actor_name.clone(), incarnation: ctx.incarnation() });
-    };
-    // Dropping the context closes the mailbox and accounts for what is
-    // left; the actor is gone from the directory when `Stopped` is heard.
-    let cell = ctx.cell.clone();
+    }
+}
+
+/// After the last incarnation. Dropping the context closes the mailbox and
+/// accounts for what is left; the actor is gone from the directory when
+/// `Stopped` is heard.
+fn stopped<A: Actor>(ctx: Context<A>, reason: ExitReason) {
+    let (directory, cell) = (ctx.post.directory.clone(), ctx.cell.clone());
     drop(ctx);
     if let Some(node) = &cell.supervisor {
         node.remove(cell.seq());
     }
+    let actor_name = cell.name.clone();
     let was_main = directory.main.get() == Some(&actor_name);
     directory.events.send(Event::Stopped { actor: actor_name, reason });
     if was_main {
