@@ -183,7 +183,11 @@ impl Directory {
         if self.stopping.load(Ordering::Relaxed) {
             return Err(SpawnError::ShuttingDown);
         }
-        if actors.contains_key(&cell.name) || self.lock_dormant().contains_key(&cell.name) {
+        // One lookup: the entry is found, or its place, and filled there.
+        let hashbrown::hash_map::Entry::Vacant(place) = actors.entry(cell.name.clone()) else {
+            return Err(SpawnError::DuplicateName(cell.name.clone()));
+        };
+        if self.lock_dormant().contains_key(&cell.name) {
             return Err(SpawnError::DuplicateName(cell.name.clone()));
         }
         let seq = self.next_seq();
@@ -191,7 +195,7 @@ impl Directory {
         if let Some(node) = &cell.supervisor {
             node.add(seq, cell.clone());
         }
-        actors.insert(cell.name.clone(), cell);
+        place.insert(cell);
         Ok(())
     }
 
@@ -399,8 +403,10 @@ impl Directory {
     pub(crate) fn unregister(&self, cell: &Arc<ActorCell>) {
         {
             let mut actors = write(&self.actors);
-            if actors.get(&cell.name).is_some_and(|c| Arc::ptr_eq(c, cell)) {
-                actors.remove(&cell.name);
+            if let hashbrown::hash_map::EntryRef::Occupied(entry) = actors.entry_ref(&cell.name)
+                && Arc::ptr_eq(entry.get(), cell)
+            {
+                entry.remove();
             }
         }
         if !cell.joined.load(Ordering::Acquire) {
