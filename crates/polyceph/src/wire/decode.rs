@@ -439,6 +439,19 @@ impl<'a> Reader<'a> {
     /// A msgpack timestamp (extension -1, in any of its three sizes), as
     /// nanoseconds since the Unix epoch.
     fn timestamp(&mut self, field: &'static str) -> Result<u64, WireError> {
+        // What the encoder writes for any time from 1970 to 2514: `fixext 8`
+        // of type -1 (0xff), 30 bits of nanoseconds over 34 of seconds.
+        if let Some(&[0xd7, 0xff, ref packed @ ..]) = self.bytes.get(self.at..self.at + 10)
+            && let Ok(packed) = <[u8; 8]>::try_from(packed)
+        {
+            let packed = u64::from_be_bytes(packed);
+            let (secs, nanos) = (packed & ((1 << 34) - 1), packed >> 34);
+            if nanos < 1_000_000_000 {
+                self.at += 10;
+                // Below 2^34 s and 10^9 ns: well within a u64 of nanoseconds.
+                return Ok(secs * 1_000_000_000 + nanos);
+            }
+        }
         let marker = self.marker(field)?;
         let len = match marker {
             Marker::FixExt4 => 4,
@@ -474,6 +487,11 @@ impl<'a> Reader<'a> {
 
     fn headers(&mut self) -> Result<Headers, WireError> {
         const FIELD: &str = field::HEADERS;
+        // Most mail has none: an empty `fixmap`.
+        if self.bytes.get(self.at) == Some(&0x80) {
+            self.at += 1;
+            return Ok(Headers::new());
+        }
         let marker = self.marker(FIELD)?;
         if !matches!(marker, Marker::FixMap(_) | Marker::Map16 | Marker::Map32) {
             return Err(wrong(FIELD, "a map", marker));
