@@ -1,5 +1,7 @@
 //! The [`Actor`] trait: birth, life, death.
 
+use std::task::Poll;
+
 use crate::error::BoxError;
 use crate::{Context, ExitReason};
 
@@ -58,18 +60,20 @@ pub trait Actor: Sized + Send + 'static {
     /// Runs once before the first tick; register handlers here.
     fn birth(&mut self, ctx: &mut Context<Self>) -> impl Future<Output = Result<()>> + Send {
         let _ = ctx;
-        async { Ok(()) }
+        // Zero-sized, unlike `async { Ok(()) }`: the runner boxes each hook's
+        // future, and boxing a zero-sized one allocates nothing.
+        std::future::poll_fn(|_| Poll::Ready(Ok(())))
     }
 
     /// Runs at the actor's frequency, on a drift-free schedule.
     fn life(&mut self, ctx: &mut Context<Self>) -> impl Future<Output = Result<()>> + Send {
         let _ = ctx;
-        async { Ok(()) }
+        std::future::poll_fn(|_| Poll::Ready(Ok(())))
     }
 
     /// Runs once on the way out, whatever the reason.
     fn death(&mut self, ctx: &mut Context<Self>, reason: &ExitReason) -> impl Future<Output = ()> + Send {
         let _ = (ctx, reason);
-        async {}
+        std::future::poll_fn(|_| Poll::Ready(()))
     }
 }
