@@ -73,6 +73,10 @@ struct Inner {
     time: u64,
     thread_index: u32,
     priority: i8,
+    /// A plain poison pill ([`Pill::Poison`]), marked here rather than in
+    /// [`Extra`] so that poisoning every actor allocates one box per actor,
+    /// not two. Like every pill, set only in process.
+    poison: bool,
     /// The sender's incarnation (0 for mail from outside the actors).
     incarnation: u64,
     sender: Name,
@@ -90,8 +94,9 @@ struct Extra {
     in_reply_to: Option<Uuid>,
     headers: Headers,
     slots: Option<Arc<Slots>>,
-    /// A poison pill. Set only in process, never serialized or decoded, so
-    /// mail from outside cannot forge one.
+    /// A pill that carries something (a plain poison pill is `Inner::poison`).
+    /// Set only in process, never serialized or decoded, so mail from
+    /// outside cannot forge one.
     pill: Option<Pill>,
     /// What the sender on the far side of a wire waits for.
     expects: Option<Expects>,
@@ -165,6 +170,7 @@ impl Envelope {
             time: now_nanos(),
             thread_index: 1,
             priority: 0,
+            poison: false,
             incarnation: 0,
             sender,
             recipient,
@@ -183,6 +189,7 @@ impl Envelope {
             time: now_nanos(),
             thread_index: o.thread_index.saturating_add(1),
             priority: o.priority,
+            poison: false,
             incarnation: 0,
             sender,
             recipient: Address::Actor(o.sender.clone()),
@@ -474,6 +481,7 @@ impl Envelope {
             time: p.time,
             thread_index: p.thread_index,
             priority: p.priority,
+            poison: false,
             incarnation: p.incarnation,
             sender: p.sender,
             recipient: p.recipient,
@@ -542,11 +550,18 @@ impl Envelope {
     }
 
     pub(crate) fn pill(&self) -> Option<&Pill> {
+        static POISON: Pill = Pill::Poison;
+        if self.0.poison {
+            return Some(&POISON);
+        }
         self.0.extra.as_ref().and_then(|e| e.pill.as_ref())
     }
 
     pub(crate) fn make_pill(&mut self, pill: Pill) {
-        self.extra_mut().pill = Some(pill);
+        match pill {
+            Pill::Poison => self.0.poison = true,
+            pill => self.extra_mut().pill = Some(pill),
+        }
     }
 
     pub(crate) fn set_subject(&mut self, subject: Cow<'static, str>) {
@@ -671,6 +686,18 @@ mod tests {
         assert_eq!(reply.recipient(), &Address::actor("hello"));
         assert_eq!(reply.in_reply_to(), Some(mail.id()));
         assert_eq!(reply.headers().get("kwargs"), mail.headers().get("kwargs"));
+    }
+
+    #[test]
+    fn a_poison_pill_stays_one_in_its_copies_and_never_crosses_the_wire() {
+        let mut pill = Envelope::new("app", "worker", "stop", ());
+        assert!(!pill.is_poison_pill());
+        pill.make_pill(Pill::Poison);
+        assert!(matches!(pill.pill(), Some(Pill::Poison)));
+        assert!(pill.clone().is_poison_pill());
+        let read = Envelope::from_msgpack(&pill.to_msgpack().unwrap()).unwrap();
+        assert!(!read.is_poison_pill());
+        assert_eq!(read.subject(), "stop");
     }
 }
 
