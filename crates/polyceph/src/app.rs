@@ -858,7 +858,7 @@ impl AppHandle {
         let cell = Arc::new(options.cell(name, directory)?);
         directory.register(cell.clone())?;
         // Not waited for: see above.
-        drop(runner::launch(directory, cell, source, hz, options.supervision));
+        runner::start(directory, cell, source, hz, options.supervision, None);
         Ok(())
     }
 

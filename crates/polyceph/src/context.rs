@@ -134,7 +134,9 @@ impl<A: Actor> Clone for Routes<A> {
 pub struct Context<A: Actor> {
     pub(crate) post: Post,
     pub(crate) cell: Arc<ActorCell>,
-    pub(crate) routes: Arc<Routes<A>>,
+    /// The handlers; `None` until the first is registered, so that an actor
+    /// without handlers allocates nothing for them.
+    pub(crate) routes: Option<Arc<Routes<A>>>,
     /// Mail taken from the mailbox by [`Context::receive`] but not matched;
     /// older than anything still in the mailbox.
     pub(crate) stash: VecDeque<Envelope>,
@@ -166,7 +168,7 @@ impl<A: Actor> Context<A> {
             initial_frequency: frequency,
             post,
             cell,
-            routes: Arc::new(Routes { filtered: Vec::new(), fallbacks: Vec::new() }),
+            routes: None,
             stash: VecDeque::new(),
             frequency,
             frequency_changed: false,
@@ -180,7 +182,7 @@ impl<A: Actor> Context<A> {
     /// The mailbox and the mail `receive` set aside carry over.
     pub(crate) fn reincarnate(&mut self) {
         self.post.incarnation = new_incarnation();
-        self.routes = Arc::new(Routes { filtered: Vec::new(), fallbacks: Vec::new() });
+        self.routes = None;
         self.frequency = self.initial_frequency;
         self.frequency_changed = false;
         self.dying = false;
@@ -253,14 +255,21 @@ impl<A: Actor> Context<A> {
     /// with its own copy of the envelope (copies share the body).
     /// Registering from inside a handler takes effect from the next envelope.
     pub fn on(&mut self, filter: Filter, handler: impl Handler<A>) {
-        Arc::make_mut(&mut self.routes).filtered.push(Route { filter: Some(filter), handler: Arc::new(handler) });
+        self.routes_mut().filtered.push(Route { filter: Some(filter), handler: Arc::new(handler) });
     }
 
     /// Registers `handler` for mail that no filter matched. All fallbacks
     /// run, in registration order. Mail that no filter and no fallback takes
     /// is counted in [`ActorStats::unhandled`] and logged.
     pub fn fallback(&mut self, handler: impl Handler<A>) {
-        Arc::make_mut(&mut self.routes).fallbacks.push(Route { filter: None, handler: Arc::new(handler) });
+        self.routes_mut().fallbacks.push(Route { filter: None, handler: Arc::new(handler) });
+    }
+
+    /// The handlers, to change: a copy if a dispatch holds them now.
+    fn routes_mut(&mut self) -> &mut Routes<A> {
+        let routes =
+            self.routes.get_or_insert_with(|| Arc::new(Routes { filtered: Vec::new(), fallbacks: Vec::new() }));
+        Arc::make_mut(routes)
     }
 
     /// Waits for the next mail that matches `filter`; other mail stays
@@ -448,8 +457,8 @@ impl<A: Actor> fmt::Debug for Context<A> {
         f.debug_struct("Context")
             .field("name", &self.cell.name)
             .field("frequency", &self.frequency)
-            .field("handlers", &self.routes.filtered.len())
-            .field("fallbacks", &self.routes.fallbacks.len())
+            .field("handlers", &self.routes.as_ref().map_or(0, |routes| routes.filtered.len()))
+            .field("fallbacks", &self.routes.as_ref().map_or(0, |routes| routes.fallbacks.len()))
             .field("stashed", &self.stash.len())
             .finish_non_exhaustive()
     }

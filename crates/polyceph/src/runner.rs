@@ -51,13 +51,27 @@ pub(crate) fn launch<A: Actor>(
     frequency: Option<f64>,
     supervision: Supervision,
 ) -> oneshot::Receiver<()> {
+    let (born, birth_over) = oneshot::channel();
+    start(directory, cell, source, frequency, supervision, Some(born));
+    birth_over
+}
+
+/// Starts an actor as [`launch`] does; `born`, if any, is told when the
+/// first `birth` is over.
+pub(crate) fn start<A: Actor>(
+    directory: &Arc<Directory>,
+    cell: Arc<ActorCell>,
+    source: Source<A>,
+    frequency: Option<f64>,
+    supervision: Supervision,
+    born: Option<oneshot::Sender<()>>,
+) {
     let span = tracing::info_span!("actor", actor.name = %cell.name);
     let post = Post { directory: directory.clone(), me: cell.name.clone(), incarnation: 0 };
     let ctx = Context::new(post, cell, frequency, supervision.restart);
     // Only an actor that can restart carries its restart bookkeeping.
     let restarts = (matches!(source, Source::Factory(_)) && supervision.restart != Restart::Never)
         .then(|| Box::new(Restarts { supervision, window: RestartWindow::default() }));
-    let (born, birth_over) = oneshot::channel();
     let cell = ctx.cell.clone();
     let running = run(source, ctx, born, restarts).instrument(span);
     match cell.mode {
@@ -67,7 +81,6 @@ pub(crate) fn launch<A: Actor>(
             let _ = cell.abort.set(task.abort_handle());
         }
     }
-    birth_over
 }
 
 /// Runs the actor on its own OS thread, with a current-thread runtime; a
@@ -109,10 +122,10 @@ struct Restarts {
 fn run<A: Actor>(
     source: Source<A>,
     ctx: Context<A>,
-    born: oneshot::Sender<()>,
+    born: Option<oneshot::Sender<()>>,
     restarts: Option<Box<Restarts>>,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let mut life = Life { source, ctx, born: Some(born), restarts };
+    let mut life = Life { source, ctx, born, restarts };
     async move {
         let reason = life.incarnations().await;
         let Life { ctx, .. } = life;
@@ -146,6 +159,11 @@ impl<A: Actor> Life<A> {
                 directory.events.send(Event::Failed { actor: actor_name.clone(), reason: reason.clone() });
             }
             let Some(restarts) = restarts.as_mut() else { return reason };
+            // Most ends need no restart; that is settled here, before the
+            // wait for one is boxed.
+            if !ctx.cell.mailbox.is_recycling() && !restarts.supervision.restart.restarts_after(&reason) {
+                return reason;
+            }
             // Boxed: a timer or a wait inline would grow every idle actor's task.
             match Box::pin(again(&directory, &ctx.cell, restarts, &reason)).await {
                 Some(next_born) => *born = next_born,
@@ -279,8 +297,12 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<onesho
             }
             received = ctx.next_mail() => match received {
                 // Boxed: inline, the dispatch state would be reserved in
-                // every idle actor's task.
-                Received::Mail(mail) => Box::pin(dispatch(actor, ctx, mail)).await,
+                // every idle actor's task. A pill needs no handler, so no box.
+                Received::Mail(mail) => {
+                    if let Err(mail) = take_pill(ctx, mail) {
+                        Box::pin(dispatch(actor, ctx, mail)).await;
+                    }
+                }
                 Received::Interrupted => return stopped_by_app(ctx),
                 Received::Closed => return ExitReason::Normal,
             },
@@ -416,48 +438,21 @@ pub(crate) async fn dispatch<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail
 }
 
 async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
-    match mail.pill() {
-        None => {}
-        // A process actor's child ended; a notice for an earlier
-        // incarnation is stale.
-        Some(Pill::Ended { incarnation, failure }) => {
-            if *incarnation == ctx.incarnation() {
-                match failure {
-                    Some(failure) => ctx.fail(ExitReason::Failed(failure.clone())),
-                    None => ctx.dying = true,
-                }
-            }
-            return;
-        }
-        // Everything queued before it has been handled: stop here.
-        Some(Pill::Shutdown(_)) => {
-            tracing::debug!("shutdown: stopping");
-            // Kept until the context is dropped, after `death`: then the
-            // next actor's turn comes. (Set aside with the mail `receive`
-            // kept, which nothing takes once the actor is dying.)
-            ctx.stash.push_front(mail);
-            ctx.dying = true;
-            return;
-        }
-        Some(Pill::Poison) => {
-            tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping");
-            ctx.dying = true;
-            return;
-        }
-    }
+    let Err(mail) = take_pill(ctx, mail) else { return };
     let routes = ctx.routes.clone();
+    let (filtered, fallbacks) = routes.as_deref().map_or((&[][..], &[][..]), |r| (&r.filtered[..], &r.fallbacks[..]));
     let slots = mail.slots().cloned();
     let mut failure = None;
     let mut last = None;
     // Each matching handler but the last gets a copy; the last gets the original.
-    let matching = routes.filtered.iter().filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&mail)));
+    let matching = filtered.iter().filter(|r| r.filter.as_ref().is_none_or(|f| f.matches(&mail)));
     for route in matching {
         if let Some(previous) = last.replace(route) {
             call(previous, actor, ctx, mail.clone(), &mut failure).await;
         }
     }
     if last.is_none() {
-        for route in &routes.fallbacks {
+        for route in fallbacks {
             if let Some(previous) = last.replace(route) {
                 call(previous, actor, ctx, mail.clone(), &mut failure).await;
             }
@@ -485,6 +480,37 @@ async fn handle<A: Actor>(actor: &mut A, ctx: &mut Context<A>, mail: Envelope) {
     if let Some((ack, fate)) = slots.and_then(|slots| slots.finish(fate)) {
         let _ = ack.send(if fate == Undelivered::NoReply { Ok(()) } else { Err(fate) });
     }
+}
+
+/// Acts on a pill, which no handler sees; ordinary mail comes back as `Err`.
+fn take_pill<A: Actor>(ctx: &mut Context<A>, mail: Envelope) -> Result<(), Envelope> {
+    match mail.pill() {
+        None => return Err(mail),
+        // A process actor's child ended; a notice for an earlier
+        // incarnation is stale.
+        Some(Pill::Ended { incarnation, failure }) => {
+            if *incarnation == ctx.incarnation() {
+                match failure {
+                    Some(failure) => ctx.fail(ExitReason::Failed(failure.clone())),
+                    None => ctx.dying = true,
+                }
+            }
+        }
+        // Everything queued before it has been handled: stop here.
+        Some(Pill::Shutdown(_)) => {
+            tracing::debug!("shutdown: stopping");
+            // Kept until the context is dropped, after `death`: then the
+            // next actor's turn comes. (Set aside with the mail `receive`
+            // kept, which nothing takes once the actor is dying.)
+            ctx.stash.push_front(mail);
+            ctx.dying = true;
+        }
+        Some(Pill::Poison) => {
+            tracing::info!(mail.sender = %mail.sender(), "poison pill: stopping");
+            ctx.dying = true;
+        }
+    }
+    Ok(())
 }
 
 /// Runs one handler, unless the actor is already on its way out.
