@@ -145,35 +145,58 @@ struct Life<A: Actor> {
 impl<A: Actor> Life<A> {
     /// Runs incarnations until one is not followed by another; why the last
     /// one ended.
-    async fn incarnations(&mut self) -> ExitReason {
+    ///
+    /// What happens between two incarnations is a future of its own
+    /// ([`between`]), so that what it keeps (the exit reason, the actor
+    /// being dropped) shares its room in the task with the running
+    /// incarnation instead of taking more beside it.
+    fn incarnations(&mut self) -> impl Future<Output = ExitReason> + Send + '_ {
         let Self { source, ctx, born, restarts } = self;
-        let (directory, actor_name) = (ctx.post.directory.clone(), ctx.cell.name.clone());
-        loop {
-            let Some(mut actor) = source.next() else { return ExitReason::Normal };
-            let reason = live(&mut actor, ctx, born.take()).await;
-            if let Err(panic) = Guarded::new(actor.death(ctx, &reason)).await {
-                tracing::error!(%panic, "death panicked");
+        async move {
+            loop {
+                let Some(mut actor) = source.next() else { return ExitReason::Normal };
+                let reason = match be_born(&mut actor, ctx, born.take()).await {
+                    Ok(()) => run_life(&mut actor, ctx).await,
+                    Err(reason) => reason,
+                };
+                match between(actor, ctx, reason, restarts).await {
+                    Ok(next_born) => *born = next_born,
+                    Err(reason) => return reason,
+                }
             }
-            drop(actor);
-            if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
-                directory.events.send(Event::Failed { actor: actor_name.clone(), reason: reason.clone() });
-            }
-            let Some(restarts) = restarts.as_mut() else { return reason };
-            // Most ends need no restart; that is settled here, before the
-            // wait for one is boxed.
-            if !ctx.cell.mailbox.is_recycling() && !restarts.supervision.restart.restarts_after(&reason) {
-                return reason;
-            }
-            // Boxed: a timer or a wait inline would grow every idle actor's task.
-            match Box::pin(again(&directory, &ctx.cell, restarts, &reason)).await {
-                Some(next_born) => *born = next_born,
-                None => return reason,
-            }
-            ctx.reincarnate();
-            ctx.cell.counters.restarts.bump();
-            directory.events.send(Event::Restarted { actor: actor_name.clone(), incarnation: ctx.incarnation() });
         }
     }
+}
+
+/// After an incarnation ended with `reason`: runs `death`, then settles
+/// whether another incarnation follows (`Ok`, with whom to tell when its
+/// `birth` is over) or not (`Err`, why the actor stopped).
+async fn between<A: Actor>(
+    mut actor: A,
+    ctx: &mut Context<A>,
+    reason: ExitReason,
+    restarts: &mut Option<Box<Restarts>>,
+) -> Result<Option<oneshot::Sender<()>>, ExitReason> {
+    if let Err(panic) = Guarded::new(actor.death(ctx, &reason)).await {
+        tracing::error!(%panic, "death panicked");
+    }
+    drop(actor);
+    let directory = &ctx.post.directory;
+    if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
+        directory.events.send(Event::Failed { actor: ctx.cell.name.clone(), reason: reason.clone() });
+    }
+    let Some(restarts) = restarts.as_mut() else { return Err(reason) };
+    // Most ends need no restart; that is settled here, before the wait for
+    // one is boxed.
+    if !ctx.cell.mailbox.is_recycling() && !restarts.supervision.restart.restarts_after(&reason) {
+        return Err(reason);
+    }
+    // Boxed: a timer or a wait inline would grow every idle actor's task.
+    let Some(next_born) = Box::pin(again(directory, &ctx.cell, restarts, &reason)).await else { return Err(reason) };
+    ctx.reincarnate();
+    ctx.cell.counters.restarts.bump();
+    ctx.post.directory.events.send(Event::Restarted { actor: ctx.cell.name.clone(), incarnation: ctx.incarnation() });
+    Ok(next_born)
 }
 
 /// After the last incarnation. Dropping the context closes the mailbox and
@@ -259,7 +282,13 @@ async fn again(
     Some(Some(born))
 }
 
-async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<oneshot::Sender<()>>) -> ExitReason {
+/// Runs `birth` and tells `born` it is over; `Err` if the incarnation
+/// ends there.
+async fn be_born<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Context<A>,
+    born: Option<oneshot::Sender<()>>,
+) -> Result<(), ExitReason> {
     tracing::debug!(actor.incarnation = format_args!("{:016x}", ctx.incarnation()), "birth");
     let birth = Guarded::new(actor.birth(ctx)).await;
     if matches!(birth, Ok(Ok(()))) {
@@ -272,51 +301,63 @@ async fn live<A: Actor>(actor: &mut A, ctx: &mut Context<A>, born: Option<onesho
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             tracing::error!(%error, "birth failed");
-            return ExitReason::Failed(error.to_string());
+            return Err(ExitReason::Failed(error.to_string()));
         }
+        // The loop does not start: the actor is dying.
         Err(panic) => ctx.fail(ExitReason::Panicked(panic)),
     }
-    let mut ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now()));
-    ctx.frequency_changed = false;
-    while !ctx.dying {
-        if ctx.cell.mailbox.is_interrupted() {
-            return stopped_by_app(ctx);
-        }
-        // Once its shutdown turn has come, the actor only finishes its mail.
-        let ticking = ticker.is_some() && !ctx.cell.mailbox.is_winding_down();
-        tokio::select! {
-            biased;
-            Some(due) = next_tick(&mut ticker), if ticking => {
-                tick(actor, ctx, due).await;
-                if let Some(ticker) = &mut ticker {
-                    ticker.schedule_after(due, &ctx.cell);
-                }
-                // Mail that waited during the tick goes before the next
-                // one, so a `life` that fills its period cannot starve mail.
-                Box::pin(handle_waiting(actor, ctx)).await;
+    Ok(())
+}
+
+/// Ticks and mail, after `birth`, until the incarnation ends; why it ended.
+///
+/// A function returning an `async` block rather than an `async fn`, like
+/// [`run`]: the arguments are then kept once in the task, not twice.
+#[expect(clippy::manual_async_fn, reason = "an `async fn` keeps its arguments twice (rust-lang/rust#62958)")]
+fn run_life<'a, A: Actor>(actor: &'a mut A, ctx: &'a mut Context<A>) -> impl Future<Output = ExitReason> + Send + 'a {
+    async move {
+        let mut ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now()));
+        ctx.frequency_changed = false;
+        while !ctx.dying {
+            if ctx.cell.mailbox.is_interrupted() {
+                return stopped_by_app(ctx);
             }
-            received = ctx.next_mail() => match received {
-                // Boxed: inline, the dispatch state would be reserved in
-                // every idle actor's task. A pill needs no handler, so no box.
-                Received::Mail(mail) => {
-                    if let Err(mail) = take_pill(ctx, mail) {
-                        Box::pin(dispatch(actor, ctx, mail)).await;
+            // Once its shutdown turn has come, the actor only finishes its mail.
+            let ticking = ticker.is_some() && !ctx.cell.mailbox.is_winding_down();
+            tokio::select! {
+                biased;
+                Some(due) = next_tick(&mut ticker), if ticking => {
+                    tick(actor, ctx, due).await;
+                    if let Some(ticker) = &mut ticker {
+                        ticker.schedule_after(due, &ctx.cell);
                     }
+                    // Mail that waited during the tick goes before the next
+                    // one, so a `life` that fills its period cannot starve mail.
+                    Box::pin(handle_waiting(actor, ctx)).await;
                 }
-                Received::Interrupted => return stopped_by_app(ctx),
-                Received::Closed => return ExitReason::Normal,
-            },
+                received = ctx.next_mail() => match received {
+                    // Boxed: inline, the dispatch state would be reserved in
+                    // every idle actor's task. A pill needs no handler, so no box.
+                    Received::Mail(mail) => {
+                        if let Err(mail) = take_pill(ctx, mail) {
+                            Box::pin(dispatch(actor, ctx, mail)).await;
+                        }
+                    }
+                    Received::Interrupted => return stopped_by_app(ctx),
+                    Received::Closed => return ExitReason::Normal,
+                },
+            }
+            if std::mem::take(&mut ctx.frequency_changed) {
+                ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now() + period(hz)));
+            }
         }
-        if std::mem::take(&mut ctx.frequency_changed) {
-            ticker = ctx.frequency.map(|hz| Ticker::new(hz, Instant::now() + period(hz)));
+        match ctx.failure.take() {
+            Some(failure) => failure,
+            None if ctx.stash.front().is_some_and(|mail| matches!(mail.pill(), Some(Pill::Shutdown(_)))) => {
+                ExitReason::Shutdown
+            }
+            None => ctx.post.directory.ebraked().map_or(ExitReason::Normal, |(_, reason)| ExitReason::Ebrake(reason)),
         }
-    }
-    match ctx.failure.take() {
-        Some(failure) => failure,
-        None if ctx.stash.front().is_some_and(|mail| matches!(mail.pill(), Some(Pill::Shutdown(_)))) => {
-            ExitReason::Shutdown
-        }
-        None => ctx.post.directory.ebraked().map_or(ExitReason::Normal, |(_, reason)| ExitReason::Ebrake(reason)),
     }
 }
 
@@ -602,5 +643,39 @@ impl<A: Actor> Drop for Context<A> {
             envelope.set_fate(Undelivered::Stopped);
             directory.dead_letter(&envelope, "actor stopped with the mail queued");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventSender;
+    use crate::{FullPolicy, Name, QueueKind};
+
+    struct Idle;
+
+    impl Actor for Idle {}
+
+    /// The future of an idle actor's task, without the span and tracker
+    /// that `start` wraps it in.
+    fn task_of(source: Source<Idle>) -> impl Future<Output = ()> {
+        let directory = Arc::new(Directory::new(None, EventSender::new(), Duration::from_secs(1), Strategy::OneForOne));
+        let cell = Arc::new(ActorCell::new(Name::new("idle"), 1024, QueueKind::Fifo, FullPolicy::Wait));
+        let post = Post { directory, me: cell.name.clone(), incarnation: 0 };
+        run(source, Context::new(post, cell, None, Restart::Never), None, None)
+    }
+
+    /// Tokio allocates a task in steps of 128 bytes (its cell is cache-line
+    /// aligned): with its header, trailer, our span and the task tracker's
+    /// handle, a future of up to 488 bytes fits 640, and one byte more
+    /// takes every idle actor to 768. This guards the layout work in
+    /// `run`, `incarnations` and `run_life` against a change that quietly
+    /// grows each actor by a step.
+    #[tokio::test]
+    async fn an_idle_actors_task_stays_within_its_allocation_step() {
+        let once = task_of(Source::Once(Some(Idle)));
+        assert!(size_of_val(&once) <= 488, "{} bytes", size_of_val(&once));
+        let factory = task_of(Source::Factory(Arc::new(|| Idle)));
+        assert!(size_of_val(&factory) <= 488, "{} bytes", size_of_val(&factory));
     }
 }
