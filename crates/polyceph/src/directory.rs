@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashTable};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -17,7 +17,7 @@ use crate::envelope::slots::Undelivered;
 use crate::error::{SendError, SpawnError};
 use crate::events::{Event, EventSender};
 use crate::mailbox::{FullPolicy, Mailbox, PushError, Pushed, QueueKind};
-use crate::name::NameRef;
+use crate::name::{NameRef, hash_of};
 use crate::process::link::Link;
 use crate::shutdown::Shutdown;
 use crate::stats::{ActorCounters, AppStats, Counter};
@@ -29,6 +29,9 @@ use crate::{ActorStats, Address, Envelope, ExitReason, Mode, Name};
 #[derive(Debug)]
 pub(crate) struct ActorCell {
     pub(crate) name: Name,
+    /// The name's hash, as [`Actors`] keys it: computed once, so the table
+    /// grows and forgets the actor without hashing the name again.
+    hash: u64,
     pub(crate) mailbox: Mailbox,
     pub(crate) counters: ActorCounters,
     /// Aborts the actor's task: for stragglers past the shutdown timeout.
@@ -49,6 +52,7 @@ pub(crate) struct ActorCell {
 impl ActorCell {
     pub(crate) fn new(name: Name, capacity: usize, kind: QueueKind, policy: FullPolicy) -> Self {
         Self {
+            hash: hash_of(name.as_str()),
             name,
             mailbox: Mailbox::new(capacity, kind, policy),
             counters: ActorCounters::default(),
@@ -101,7 +105,7 @@ impl std::fmt::Debug for Dormant {
 /// Shared by every actor, context and handle of one application.
 #[derive(Debug)]
 pub(crate) struct Directory {
-    actors: RwLock<HashMap<Name, Arc<ActorCell>>>,
+    actors: RwLock<Actors>,
     topics: RwLock<HashMap<Name, Members>>,
     groups: RwLock<HashMap<Name, Arc<Group>>>,
     dead_letters: Counter,
@@ -140,6 +144,39 @@ pub(crate) struct Directory {
     escalation: std::sync::Mutex<Option<(Name, ExitReason)>>,
 }
 
+/// The running actors by name, case ignored. Each cell carries its name's
+/// hash: registering hashes the name once, growing the table hashes
+/// nothing, and forgetting an actor finds it by identity, not by name.
+#[derive(Debug, Default)]
+struct Actors(HashTable<Arc<ActorCell>>);
+
+impl Actors {
+    fn get(&self, name: &str) -> Option<&Arc<ActorCell>> {
+        self.0.find(hash_of(name), |cell| cell.name == name)
+    }
+
+    /// Where `cell` goes: vacant, or taken by an actor of the same name.
+    fn entry(&mut self, cell: &ActorCell) -> hashbrown::hash_table::Entry<'_, Arc<ActorCell>> {
+        self.0.entry(cell.hash, |other| other.name == cell.name, |other| other.hash)
+    }
+
+    /// Forgets `cell`, if it is the one registered (not a newer actor that
+    /// took the name since).
+    fn remove(&mut self, cell: &Arc<ActorCell>) {
+        if let Ok(entry) = self.0.find_entry(cell.hash, |other| Arc::ptr_eq(other, cell)) {
+            entry.remove();
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Arc<ActorCell>> {
+        self.0.iter()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 impl Directory {
     pub(crate) fn new(
         global_frequency: Option<f64>,
@@ -175,7 +212,7 @@ impl Directory {
     }
 
     pub(crate) fn lookup(&self, name: &str) -> Option<Arc<ActorCell>> {
-        read(&self.actors).get(&NameRef(name)).cloned()
+        read(&self.actors).get(name).cloned()
     }
 
     pub(crate) fn register(&self, cell: Arc<ActorCell>) -> Result<(), SpawnError> {
@@ -184,7 +221,7 @@ impl Directory {
             return Err(SpawnError::ShuttingDown);
         }
         // One lookup: the entry is found, or its place, and filled there.
-        let hashbrown::hash_map::Entry::Vacant(place) = actors.entry(cell.name.clone()) else {
+        let hashbrown::hash_table::Entry::Vacant(place) = actors.entry(&cell) else {
             return Err(SpawnError::DuplicateName(cell.name.clone()));
         };
         if self.lock_dormant().contains_key(&cell.name) {
@@ -255,7 +292,7 @@ impl Directory {
         let actors = read(&self.actors);
         let mut waiting = self.lock_dormant();
         let name = dormant.cell.name.clone();
-        if actors.contains_key(&name) || waiting.contains_key(&name) {
+        if actors.get(name.as_str()).is_some() || waiting.contains_key(&name) {
             return Err(SpawnError::DuplicateName(name));
         }
         waiting.insert(name, dormant);
@@ -402,12 +439,7 @@ impl Directory {
     /// Removes a stopped actor from the directory, its topics and its groups.
     pub(crate) fn unregister(&self, cell: &Arc<ActorCell>) {
         {
-            let mut actors = write(&self.actors);
-            if let hashbrown::hash_map::EntryRef::Occupied(entry) = actors.entry_ref(&cell.name)
-                && Arc::ptr_eq(entry.get(), cell)
-            {
-                entry.remove();
-            }
+            write(&self.actors).remove(cell);
         }
         if !cell.joined.load(Ordering::Acquire) {
             return;
@@ -514,7 +546,7 @@ impl Directory {
         // Queue under the read lock, without touching the cell's reference
         // count (a cache line the actor also writes).
         let actors = read(&self.actors);
-        let Some(cell) = actors.get(&NameRef(name.as_str())) else {
+        let Some(cell) = actors.get(name.as_str()) else {
             drop(actors);
             return Routed::Done(Err(self.nobody(envelope)));
         };
@@ -699,4 +731,40 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(name: &str) -> Arc<ActorCell> {
+        Arc::new(ActorCell::new(Name::new(name), 4, QueueKind::Fifo, FullPolicy::Wait))
+    }
+
+    #[test]
+    fn actors_are_found_ignoring_case_and_forgotten_by_identity() {
+        let mut actors = Actors::default();
+        let first = cell("Worker");
+        let hashbrown::hash_table::Entry::Vacant(place) = actors.entry(&first) else { panic!("empty table") };
+        place.insert(first.clone());
+        assert!(Arc::ptr_eq(actors.get("WORKER").expect("found ignoring case"), &first));
+        assert!(actors.get("worker2").is_none());
+        // Another actor of the same name finds the place taken...
+        let second = cell("worker");
+        assert!(matches!(actors.entry(&second), hashbrown::hash_table::Entry::Occupied(_)));
+        // ...and forgetting it leaves the registered one alone.
+        actors.remove(&second);
+        assert_eq!(actors.len(), 1);
+        actors.remove(&first);
+        assert_eq!(actors.len(), 0);
+        // Growing the table keeps every actor findable (hashes come from the cells).
+        let many: Vec<_> = (0..100).map(|i| cell(&format!("Actor-{i}"))).collect();
+        for one in &many {
+            let hashbrown::hash_table::Entry::Vacant(place) = actors.entry(one) else { panic!("names differ") };
+            place.insert(one.clone());
+        }
+        assert!(
+            many.iter().all(|one| actors.get(&one.name.as_str().to_uppercase()).is_some_and(|c| Arc::ptr_eq(c, one)))
+        );
+    }
 }

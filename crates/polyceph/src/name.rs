@@ -1,7 +1,7 @@
 //! Case-insensitive names for actors, groups and topics.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use ecow::EcoString;
 
@@ -145,6 +145,13 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
         return false;
     }
     folded(a).eq(folded(b))
+}
+
+/// The hash of a name, case ignored, as the directory's tables keep it
+/// (one random seed per process).
+pub(crate) fn hash_of(name: &str) -> u64 {
+    static STATE: std::sync::LazyLock<hashbrown::DefaultHashBuilder> = std::sync::LazyLock::new(Default::default);
+    STATE.hash_one(NameRef(name))
 }
 
 /// Hashes the lowercase form. An ASCII name is lowered as it is hashed; any
