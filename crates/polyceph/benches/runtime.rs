@@ -31,6 +31,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use uuid::Uuid;
 
 const ROUNDS: usize = 5;
+/// Spawn + stop takes ~30 ms a round, and its rounds spread by ±20 % on this
+/// VM: more of them, for steadier medians at little cost.
+const SPAWN_ROUNDS: usize = 11;
 const TELLS: usize = 1_000_000;
 const FAN_OUT_MAILS: usize = 100_000;
 const FAN_OUT_ACTORS: usize = 100;
@@ -79,11 +82,12 @@ fn main() {
     println!("| workload | floor (raw mpsc) | polyceph | ratio floor/polyceph |");
     println!("|---|---|---|---|");
     if wanted("tell") {
-        let (floor, ours) = alternate(|| runtime.block_on(floor_tell()), || runtime.block_on(polyceph_tell()));
+        let (floor, ours) = alternate(ROUNDS, || runtime.block_on(floor_tell()), || runtime.block_on(polyceph_tell()));
         row(&format!("tell 1 → 1, {TELLS} mails"), floor, ours, TELLS);
     }
     if wanted("fan-out") {
-        let (floor, ours) = alternate(|| runtime.block_on(floor_fan_out()), || runtime.block_on(polyceph_fan_out()));
+        let (floor, ours) =
+            alternate(ROUNDS, || runtime.block_on(floor_fan_out()), || runtime.block_on(polyceph_fan_out()));
         row(&format!("fan-out {FAN_OUT_MAILS} mails to {FAN_OUT_ACTORS} actors"), floor, ours, FAN_OUT_MAILS);
     }
     if wanted("request-2threads") {
@@ -148,8 +152,11 @@ fn main() {
             ("spawn + stop, supervised (factory, `OnFailure`)", Stop::PoisonSupervised),
             ("spawn + ordered shutdown (reverse start order)", Stop::Shutdown),
         ] {
-            let (floor, ours) =
-                alternate(|| runtime.block_on(floor_spawn_stop()), || runtime.block_on(polyceph_spawn_stop(stop)));
+            let (floor, ours) = alternate(
+                SPAWN_ROUNDS,
+                || runtime.block_on(floor_spawn_stop()),
+                || runtime.block_on(polyceph_spawn_stop(stop)),
+            );
             row(&format!("{label}, {SPAWNS} actors"), floor, ours, SPAWNS);
         }
     }
@@ -170,15 +177,19 @@ fn main() {
     }
 }
 
-/// Runs both sides `ROUNDS` times, alternating, and returns their medians.
+/// Runs both sides `rounds` times, alternating, and returns their medians.
 ///
 /// `POLYCEPH_BENCH_SIDE=floor` or `=polyceph` runs one side only (for a
 /// profiler); the other then reads as zero.
-fn alternate(mut floor: impl FnMut() -> Duration, mut ours: impl FnMut() -> Duration) -> (Duration, Duration) {
+fn alternate(
+    rounds: usize,
+    mut floor: impl FnMut() -> Duration,
+    mut ours: impl FnMut() -> Duration,
+) -> (Duration, Duration) {
     let side = std::env::var("POLYCEPH_BENCH_SIDE").unwrap_or_default();
-    let mut f = Vec::with_capacity(ROUNDS);
-    let mut o = Vec::with_capacity(ROUNDS);
-    for _ in 0..ROUNDS {
+    let mut f = Vec::with_capacity(rounds);
+    let mut o = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
         f.push(if side == "polyceph" { Duration::ZERO } else { floor() });
         o.push(if side == "floor" { Duration::ZERO } else { ours() });
     }
