@@ -358,12 +358,11 @@ impl Builder {
         name: impl Into<String>,
         factory: impl Fn() -> A + Send + Sync + 'static,
     ) -> ActorBuilder {
-        let factory: Arc<dyn Fn() -> A + Send + Sync> = Arc::new(factory);
         self.entries.push(Entry::Actor(Spec {
             name: name.into(),
             options: ActorOptions::new(),
             launch: Box::new(move |directory, cell, hz, supervision| {
-                runner::launch(directory, cell, Source::Factory(factory), hz, supervision)
+                runner::launch(directory, cell, Source::factory(factory, supervision), hz, supervision)
             }),
             restartable: true,
             autostart: true,
@@ -844,7 +843,8 @@ impl AppHandle {
         factory: impl Fn() -> A + Send + Sync + 'static,
         options: ActorOptions,
     ) -> Result<(), SpawnError> {
-        self.spawn_from(name, Source::Factory(Arc::new(factory)), options)
+        let supervision = options.supervision;
+        self.spawn_from(name, Source::factory(factory, supervision), options)
     }
 
     fn spawn_from<A: Actor>(&self, name: &str, source: Source<A>, options: ActorOptions) -> Result<(), SpawnError> {

@@ -30,14 +30,35 @@ use crate::{Actor, Context, Envelope, ExitReason, Mode, Stopwatch};
 /// makes one per (re)start.
 pub(crate) enum Source<A> {
     Once(Option<A>),
-    Factory(Arc<dyn Fn() -> A + Send + Sync>),
+    Factory(Arc<Factory<dyn Fn() -> A + Send + Sync>>),
+}
+
+/// A factory of actors, with how the actors it makes are supervised: one
+/// allocation for both. (The restart history is allocated at the first
+/// restart, so an actor that never fails allocates nothing more.)
+pub(crate) struct Factory<F: ?Sized> {
+    supervision: Supervision,
+    make: F,
 }
 
 impl<A> Source<A> {
+    /// A factory source, its actors supervised by `supervision`.
+    pub(crate) fn factory(make: impl Fn() -> A + Send + Sync + 'static, supervision: Supervision) -> Self {
+        Self::Factory(Arc::new(Factory { supervision, make }))
+    }
+
     fn next(&mut self) -> Option<A> {
         match self {
             Self::Once(actor) => actor.take(),
-            Self::Factory(make) => Some(make()),
+            Self::Factory(factory) => Some((factory.make)()),
+        }
+    }
+
+    /// How a restart is decided, for an actor that can restart at all.
+    fn restarts(&self) -> Option<&Supervision> {
+        match self {
+            Self::Factory(factory) if factory.supervision.restart != Restart::Never => Some(&factory.supervision),
+            _ => None,
         }
     }
 }
@@ -69,11 +90,8 @@ pub(crate) fn start<A: Actor>(
     let span = tracing::info_span!("actor", actor.name = %cell.name);
     let post = Post { directory: directory.clone(), me: cell.name.clone(), incarnation: 0 };
     let ctx = Context::new(post, cell, frequency, supervision.restart);
-    // Only an actor that can restart carries its restart bookkeeping.
-    let restarts = (matches!(source, Source::Factory(_)) && supervision.restart != Restart::Never)
-        .then(|| Box::new(Restarts { supervision, window: RestartWindow::default() }));
     let cell = ctx.cell.clone();
-    let running = run(source, ctx, born, restarts).instrument(span);
+    let running = run(source, ctx, born).instrument(span);
     match cell.mode {
         Mode::Thread => on_own_thread(directory, &cell, running),
         _ => {
@@ -107,12 +125,6 @@ fn on_own_thread(directory: &Arc<Directory>, cell: &ActorCell, running: impl Fut
     let _ = cell.abort.set(task.abort_handle());
 }
 
-/// The restart bookkeeping of an actor that can restart.
-struct Restarts {
-    supervision: Supervision,
-    window: RestartWindow,
-}
-
 /// Runs incarnations of the actor until one ends without a restart.
 ///
 /// What the task owns is moved into a [`Life`] once, and the loop borrows
@@ -123,9 +135,8 @@ fn run<A: Actor>(
     source: Source<A>,
     ctx: Context<A>,
     born: Option<oneshot::Sender<()>>,
-    restarts: Option<Box<Restarts>>,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let mut life = Life { source, ctx, born, restarts };
+    let mut life = Life { source, ctx, born, window: None };
     async move {
         let reason = life.incarnations().await;
         let Life { ctx, .. } = life;
@@ -139,7 +150,8 @@ struct Life<A: Actor> {
     ctx: Context<A>,
     /// Told when the first incarnation's `birth` is over.
     born: Option<oneshot::Sender<()>>,
-    restarts: Option<Box<Restarts>>,
+    /// The recent restarts, once there was one.
+    window: Option<Box<RestartWindow>>,
 }
 
 impl<A: Actor> Life<A> {
@@ -151,7 +163,7 @@ impl<A: Actor> Life<A> {
     /// being dropped) shares its room in the task with the running
     /// incarnation instead of taking more beside it.
     fn incarnations(&mut self) -> impl Future<Output = ExitReason> + Send + '_ {
-        let Self { source, ctx, born, restarts } = self;
+        let Self { source, ctx, born, window } = self;
         async move {
             loop {
                 let Some(mut actor) = source.next() else { return ExitReason::Normal };
@@ -159,7 +171,7 @@ impl<A: Actor> Life<A> {
                     Ok(()) => run_life(&mut actor, ctx).await,
                     Err(reason) => reason,
                 };
-                match between(actor, ctx, reason, restarts).await {
+                match between(actor, ctx, reason, source.restarts(), window).await {
                     Ok(next_born) => *born = next_born,
                     Err(reason) => return reason,
                 }
@@ -175,7 +187,8 @@ async fn between<A: Actor>(
     mut actor: A,
     ctx: &mut Context<A>,
     reason: ExitReason,
-    restarts: &mut Option<Box<Restarts>>,
+    restarts: Option<&Supervision>,
+    window: &mut Option<Box<RestartWindow>>,
 ) -> Result<Option<oneshot::Sender<()>>, ExitReason> {
     if let Err(panic) = Guarded::new(actor.death(ctx, &reason)).await {
         tracing::error!(%panic, "death panicked");
@@ -185,14 +198,17 @@ async fn between<A: Actor>(
     if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
         directory.events.send(Event::Failed { actor: ctx.cell.name.clone(), reason: reason.clone() });
     }
-    let Some(restarts) = restarts.as_mut() else { return Err(reason) };
+    let Some(supervision) = restarts else { return Err(reason) };
     // Most ends need no restart; that is settled here, before the wait for
     // one is boxed.
-    if !ctx.cell.mailbox.is_recycling() && !restarts.supervision.restart.restarts_after(&reason) {
+    if !ctx.cell.mailbox.is_recycling() && !supervision.restart.restarts_after(&reason) {
         return Err(reason);
     }
+    let window = window.get_or_insert_with(Box::default);
     // Boxed: a timer or a wait inline would grow every idle actor's task.
-    let Some(next_born) = Box::pin(again(directory, &ctx.cell, restarts, &reason)).await else { return Err(reason) };
+    let Some(next_born) = Box::pin(again(directory, &ctx.cell, supervision, window, &reason)).await else {
+        return Err(reason);
+    };
     ctx.reincarnate();
     ctx.cell.counters.restarts.bump();
     ctx.post.directory.events.send(Event::Restarted { actor: ctx.cell.name.clone(), incarnation: ctx.incarnation() });
@@ -223,13 +239,13 @@ fn stopped<A: Actor>(ctx: Context<A>, reason: ExitReason) {
 async fn again(
     directory: &Arc<Directory>,
     cell: &ActorCell,
-    restarts: &mut Restarts,
+    supervision: &Supervision,
+    window: &mut RestartWindow,
     reason: &ExitReason,
 ) -> Option<Option<oneshot::Sender<()>>> {
     if cell.mailbox.is_stopped() || directory.is_stopping() {
         return None;
     }
-    let Restarts { supervision, window } = restarts;
     let node = cell.supervisor.as_ref();
     // Whether to report to the supervisor, and whether as an escalation.
     let mut report = None;
@@ -662,7 +678,7 @@ mod tests {
         let directory = Arc::new(Directory::new(None, EventSender::new(), Duration::from_secs(1), Strategy::OneForOne));
         let cell = Arc::new(ActorCell::new(Name::new("idle"), 1024, QueueKind::Fifo, FullPolicy::Wait));
         let post = Post { directory, me: cell.name.clone(), incarnation: 0 };
-        run(source, Context::new(post, cell, None, Restart::Never), None, None)
+        run(source, Context::new(post, cell, None, Restart::Never), None)
     }
 
     /// Tokio allocates a task in steps of 128 bytes (its cell is cache-line
@@ -675,7 +691,7 @@ mod tests {
     async fn an_idle_actors_task_stays_within_its_allocation_step() {
         let once = task_of(Source::Once(Some(Idle)));
         assert!(size_of_val(&once) <= 488, "{} bytes", size_of_val(&once));
-        let factory = task_of(Source::Factory(Arc::new(|| Idle)));
+        let factory = task_of(Source::factory(|| Idle, Supervision::default()));
         assert!(size_of_val(&factory) <= 488, "{} bytes", size_of_val(&factory));
     }
 }

@@ -31,9 +31,9 @@ pub(crate) fn launch(
     supervision: Supervision,
     args: Arc<[OsString]>,
 ) -> oneshot::Receiver<()> {
-    let factory = Arc::new(move || Proxy { args: args.clone(), running: None });
+    let factory = move || Proxy { args: args.clone(), running: None };
     // The child ticks; the proxy only forwards.
-    runner::launch(directory, cell, Source::Factory(factory), None, supervision)
+    runner::launch(directory, cell, Source::factory(factory, supervision), None, supervision)
 }
 
 /// Holds a process actor's place in the parent.
