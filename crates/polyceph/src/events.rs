@@ -5,6 +5,8 @@
 //! stream. Tests and users wait on these instead of sleeping.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -106,13 +108,17 @@ pub enum Event {
 pub struct Events {
     rx: broadcast::Receiver<Event>,
     missed: u64,
+    /// The sender's count of streams, which this one leaves when dropped.
+    readers: Arc<AtomicUsize>,
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.readers.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Events {
-    pub(crate) fn new(rx: broadcast::Receiver<Event>) -> Self {
-        Self { rx, missed: 0 }
-    }
-
     /// The next event; `None` once the application is gone and every
     /// event has been read.
     ///
@@ -170,15 +176,24 @@ impl Events {
 
 /// Sends events; kept by the directory.
 #[derive(Debug, Clone)]
-pub(crate) struct EventSender(broadcast::Sender<Event>);
+pub(crate) struct EventSender {
+    tx: broadcast::Sender<Event>,
+    /// How many [`Events`] streams exist. With none, an event is only
+    /// logged: handing it to the channel would take the channel's lock for
+    /// nothing, twice per actor's life, on whichever worker the actor runs.
+    readers: Arc<AtomicUsize>,
+}
 
 impl EventSender {
     pub(crate) fn new() -> Self {
-        Self(broadcast::channel(EVENT_BUFFER).0)
+        Self { tx: broadcast::channel(EVENT_BUFFER).0, readers: Arc::default() }
     }
 
     pub(crate) fn subscribe(&self) -> Events {
-        Events::new(self.0.subscribe())
+        // Counted before subscribing: an event sent once the stream exists
+        // is never skipped.
+        self.readers.fetch_add(1, Ordering::SeqCst);
+        Events { rx: self.tx.subscribe(), missed: 0, readers: self.readers.clone() }
     }
 
     /// Logs the event and hands it to every stream (none listening is fine).
@@ -198,7 +213,9 @@ impl EventSender {
                 tracing::error!(actor.name = %actor, %reason, "restart intensity exceeded: escalating");
             }
         }
-        let _ = self.0.send(event);
+        if self.readers.load(Ordering::SeqCst) > 0 {
+            let _ = self.tx.send(event);
+        }
     }
 }
 
@@ -235,5 +252,24 @@ impl fmt::Display for ExitReason {
             Self::Aborted => f.write_str("aborted after the shutdown timeout"),
             Self::SupervisorRestart => f.write_str("stopped by its supervisor to restart with a failed sibling"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stream_gets_every_event_sent_after_it_was_made() {
+        let sender = EventSender::new();
+        // Nobody listens: logged only.
+        sender.send(Event::Started { actor: "early".into() });
+        let mut events = sender.subscribe();
+        sender.send(Event::Started { actor: "late".into() });
+        assert_eq!(events.next().await, Some(Event::Started { actor: "late".into() }));
+        let second = sender.subscribe();
+        assert_eq!(sender.readers.load(Ordering::SeqCst), 2);
+        drop((events, second));
+        assert_eq!(sender.readers.load(Ordering::SeqCst), 0);
     }
 }
