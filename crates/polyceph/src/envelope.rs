@@ -63,7 +63,7 @@ use crate::{Address, Headers, Name, Value};
 #[derive(Clone)]
 pub struct Envelope(Box<Inner>);
 
-/// The fields every envelope has, in 112 bytes: small enough for the
+/// The fields every envelope has, in 120 bytes: small enough for the
 /// allocator's fast bins, which matters because envelopes are allocated on
 /// the sender's thread and freed on the recipient's.
 #[derive(Clone)]
