@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -447,9 +448,18 @@ fn handed_over(mail: Envelope) -> Envelope {
     mail
 }
 
+/// A new incarnation id: unique in this process, and unlikely to repeat in
+/// another run, like libchirp's random identities, without drawing random
+/// bytes for every start. A counter from a random start, spread over the 64
+/// bits by splitmix64's finalizer (a bijection: two counts never meet); never
+/// 0, which marks mail from outside the actors.
 fn new_incarnation() -> u64 {
-    // Random, like libchirp's identities: unique across restarts and runs.
-    uuid::Uuid::new_v4().as_u64_pair().0 | 1
+    static NEXT: LazyLock<AtomicU64> = LazyLock::new(|| AtomicU64::new(uuid::Uuid::new_v4().as_u64_pair().0));
+    let mut z = NEXT.fetch_add(1, Ordering::Relaxed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    z.max(1)
 }
 
 impl<A: Actor> fmt::Debug for Context<A> {
@@ -461,5 +471,20 @@ impl<A: Actor> fmt::Debug for Context<A> {
             .field("fallbacks", &self.routes.as_ref().map_or(0, |routes| routes.fallbacks.len()))
             .field("stashed", &self.stash.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incarnations_are_distinct_and_never_zero() {
+        let ids: std::collections::HashSet<u64> = (0..100_000).map(|_| new_incarnation()).collect();
+        assert_eq!(ids.len(), 100_000);
+        assert!(!ids.contains(&0));
+        // Spread over the bits, not a visible count.
+        let (a, b) = (new_incarnation(), new_incarnation());
+        assert!((a ^ b).count_ones() > 8, "{a:016x} then {b:016x}");
     }
 }
