@@ -362,7 +362,7 @@ impl Builder {
             name: name.into(),
             options: ActorOptions::new(),
             launch: Box::new(move |directory, cell, hz, supervision| {
-                runner::launch(directory, cell, Source::factory(factory, supervision), hz, supervision)
+                runner::launch(directory, cell, Source::factory(factory, supervision), hz)
             }),
             restartable: true,
             autostart: true,
@@ -379,8 +379,9 @@ impl Builder {
         self.entries.push(Entry::Actor(Spec {
             name: name.into(),
             options: ActorOptions::new(),
-            launch: Box::new(move |directory, cell, hz, supervision| {
-                runner::launch(directory, cell, Source::Once(Some(actor)), hz, supervision)
+            // Never restarted: starting refuses a restart policy for one value.
+            launch: Box::new(move |directory, cell, hz, _supervision| {
+                runner::launch(directory, cell, Source::Once(Some(actor)), hz)
             }),
             restartable: false,
             autostart: true,
@@ -858,7 +859,7 @@ impl AppHandle {
         let cell = Arc::new(options.cell(name, directory)?);
         directory.register(cell.clone())?;
         // Not waited for: see above.
-        runner::start(directory, cell, source, hz, options.supervision, None);
+        runner::start(directory, cell, source, hz, None);
         Ok(())
     }
 

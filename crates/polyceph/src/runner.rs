@@ -70,10 +70,9 @@ pub(crate) fn launch<A: Actor>(
     cell: Arc<ActorCell>,
     source: Source<A>,
     frequency: Option<f64>,
-    supervision: Supervision,
 ) -> oneshot::Receiver<()> {
     let (born, birth_over) = oneshot::channel();
-    start(directory, cell, source, frequency, supervision, Some(born));
+    start(directory, cell, source, frequency, Some(born));
     birth_over
 }
 
@@ -84,12 +83,13 @@ pub(crate) fn start<A: Actor>(
     cell: Arc<ActorCell>,
     source: Source<A>,
     frequency: Option<f64>,
-    supervision: Supervision,
     born: Option<oneshot::Sender<()>>,
 ) {
     let span = tracing::info_span!("actor", actor.name = %cell.name);
     let post = Post { directory: directory.clone(), me: cell.name.clone(), incarnation: 0 };
-    let ctx = Context::new(post, cell, frequency, supervision.restart);
+    // Only a factory's actors restart; the others never do.
+    let restart = source.restarts().map_or(Restart::Never, |supervision| supervision.restart);
+    let ctx = Context::new(post, cell, frequency, restart);
     let cell = ctx.cell.clone();
     let running = run(source, ctx, born).instrument(span);
     match cell.mode {

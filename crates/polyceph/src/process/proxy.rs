@@ -33,7 +33,7 @@ pub(crate) fn launch(
 ) -> oneshot::Receiver<()> {
     let factory = move || Proxy { args: args.clone(), running: None };
     // The child ticks; the proxy only forwards.
-    runner::launch(directory, cell, Source::factory(factory, supervision), None, supervision)
+    runner::launch(directory, cell, Source::factory(factory, supervision), None)
 }
 
 /// Holds a process actor's place in the parent.
