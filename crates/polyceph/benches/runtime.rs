@@ -146,12 +146,12 @@ fn main() {
             );
         }
     }
-    if wanted("spawn") {
-        for (label, stop) in [
-            ("spawn + stop (a poison pill each)", Stop::Poison),
-            ("spawn + stop, supervised (factory, `OnFailure`)", Stop::PoisonSupervised),
-            ("spawn + ordered shutdown (reverse start order)", Stop::Shutdown),
-        ] {
+    for (key, label, stop) in [
+        ("spawn-poison", "spawn + stop (a poison pill each)", Stop::Poison),
+        ("spawn-supervised", "spawn + stop, supervised (factory, `OnFailure`)", Stop::PoisonSupervised),
+        ("spawn-shutdown", "spawn + ordered shutdown (reverse start order)", Stop::Shutdown),
+    ] {
+        if wanted(key) {
             let (floor, ours) = alternate(
                 SPAWN_ROUNDS,
                 || runtime.block_on(floor_spawn_stop()),

@@ -83,8 +83,18 @@ pub(crate) enum Received {
 }
 
 enum Queue {
-    Fifo(VecDeque<Envelope>),
-    Priority { levels: BTreeMap<i8, VecDeque<Envelope>>, len: usize },
+    /// `head`, when set, is the oldest envelope: a mailbox that never holds
+    /// more than one envelope at a time (a pill, a request, a tick's worth)
+    /// never allocates `rest`. It is filled only while `rest` has no buffer,
+    /// so it is always older than everything in `rest`.
+    Fifo {
+        head: Option<Envelope>,
+        rest: VecDeque<Envelope>,
+    },
+    Priority {
+        levels: BTreeMap<i8, VecDeque<Envelope>>,
+        len: usize,
+    },
 }
 
 /// Why an envelope was not queued; it is handed back.
@@ -105,7 +115,7 @@ pub(crate) enum Pushed {
 impl Mailbox {
     pub(crate) fn new(capacity: usize, kind: QueueKind, policy: FullPolicy) -> Self {
         let queue = match kind {
-            QueueKind::Fifo => Queue::Fifo(VecDeque::new()),
+            QueueKind::Fifo => Queue::Fifo { head: None, rest: VecDeque::new() },
             QueueKind::Priority => Queue::Priority { levels: BTreeMap::new(), len: 0 },
         };
         Self {
@@ -356,14 +366,15 @@ impl std::fmt::Debug for Mailbox {
 impl Queue {
     fn len(&self) -> usize {
         match self {
-            Self::Fifo(queue) => queue.len(),
+            Self::Fifo { head, rest } => usize::from(head.is_some()) + rest.len(),
             Self::Priority { len, .. } => *len,
         }
     }
 
     fn push(&mut self, envelope: Envelope) {
         match self {
-            Self::Fifo(queue) => queue.push_back(envelope),
+            Self::Fifo { head: head @ None, rest } if rest.capacity() == 0 => *head = Some(envelope),
+            Self::Fifo { rest, .. } => rest.push_back(envelope),
             Self::Priority { levels, len } => {
                 levels.entry(envelope.priority()).or_default().push_back(envelope);
                 *len += 1;
@@ -374,7 +385,7 @@ impl Queue {
     /// The envelope to handle next.
     fn pop_next(&mut self) -> Option<Envelope> {
         match self {
-            Self::Fifo(queue) => queue.pop_front(),
+            Self::Fifo { head, rest } => head.take().or_else(|| rest.pop_front()),
             Self::Priority { levels, len } => {
                 let mut level = levels.last_entry()?;
                 let envelope = level.get_mut().pop_front();
@@ -395,7 +406,10 @@ impl Queue {
             queue.remove(at)
         }
         match self {
-            Self::Fifo(queue) => oldest(queue),
+            Self::Fifo { head, rest } => match head {
+                Some(envelope) if !envelope.is_poison_pill() => head.take(),
+                _ => oldest(rest),
+            },
             Self::Priority { levels, len } => {
                 let (envelope, emptied) = levels
                     .iter_mut()
@@ -456,6 +470,28 @@ mod tests {
             mailbox.push_pill(second).unwrap();
             assert_eq!(mailbox.len(), 3, "{kind:?}: a pill goes beyond the capacity");
         }
+    }
+
+    #[test]
+    fn a_fifo_mailbox_keeps_order_across_its_inline_head() {
+        let mailbox = Mailbox::new(8, QueueKind::Fifo, FullPolicy::DropOldest);
+        let one = |s| mailbox.try_push(mail(s, 0)).unwrap();
+        one("a");
+        assert!(matches!(&mailbox.lock().queue, Queue::Fifo { head: Some(_), rest } if rest.capacity() == 0));
+        one("b");
+        assert_eq!(mailbox.try_recv().map(|e| e.subject().to_owned()).as_deref(), Some("a"));
+        // The head is free, but `rest` has a buffer: new mail queues behind b.
+        one("c");
+        assert_eq!(drain(&mailbox), ["b", "c"]);
+        one("d");
+        assert_eq!(drain(&mailbox), ["d"]);
+        // Drop-oldest takes the head first when it is not a pill.
+        let mailbox = Mailbox::new(2, QueueKind::Fifo, FullPolicy::DropOldest);
+        mailbox.try_push(mail("x", 0)).unwrap();
+        mailbox.try_push(mail("y", 0)).unwrap();
+        let Ok(Pushed::Evicted(gone)) = mailbox.try_push(mail("z", 0)) else { panic!("expected an eviction") };
+        assert_eq!(gone.subject(), "x");
+        assert_eq!(drain(&mailbox), ["y", "z"]);
     }
 
     #[test]
