@@ -22,45 +22,62 @@ use crate::envelope::slots::Undelivered;
 use crate::events::Event;
 use crate::mail::Post;
 use crate::mailbox::Received;
-use crate::supervision::{Restart, RestartWindow, Strategy};
+use crate::supervision::{Backoff, Intensity, Restart, RestartWindow, Strategy};
 use crate::supervisor::{Go, Report};
 use crate::{Actor, Context, Envelope, ExitReason, Mode, Stopwatch};
 
 /// Where an actor's incarnations come from: one value, or a factory that
-/// makes one per (re)start.
+/// makes one per (re)start, with how its actors are supervised.
 pub(crate) enum Source<A> {
     Once(Option<A>),
-    Factory(Arc<Factory<dyn Fn() -> A + Send + Sync>>),
-}
-
-/// A factory of actors, with how the actors it makes are supervised: one
-/// allocation for both. (The restart history is allocated at the first
-/// restart, so an actor that never fails allocates nothing more.)
-pub(crate) struct Factory<F: ?Sized> {
-    supervision: Supervision,
-    make: F,
+    Factory(Box<dyn Fn() -> A + Send + Sync>, Supervision),
 }
 
 impl<A> Source<A> {
     /// A factory source, its actors supervised by `supervision`.
     pub(crate) fn factory(make: impl Fn() -> A + Send + Sync + 'static, supervision: Supervision) -> Self {
-        Self::Factory(Arc::new(Factory { supervision, make }))
+        Self::Factory(Box::new(make), supervision)
     }
 
+    /// What the task keeps: the maker, the restart policy, and the rest of
+    /// the supervision if it is not the default (else it is made at the
+    /// first restart). A factory that captures nothing and a default
+    /// supervision, the common case, take no allocation.
+    fn split(self) -> (Maker<A>, Restart, Option<Box<Restarts>>) {
+        match self {
+            Self::Once(actor) => (Maker::Once(actor), Restart::Never, None),
+            Self::Factory(make, Supervision { restart, intensity, backoff }) => {
+                let custom = restart != Restart::Never && (intensity != Intensity::default() || backoff.is_some());
+                let restarts =
+                    custom.then(|| Box::new(Restarts { intensity, backoff, window: RestartWindow::default() }));
+                (Maker::Factory(make), restart, restarts)
+            }
+        }
+    }
+}
+
+/// Makes the actor of each incarnation.
+enum Maker<A> {
+    Once(Option<A>),
+    Factory(Box<dyn Fn() -> A + Send + Sync>),
+}
+
+impl<A> Maker<A> {
     fn next(&mut self) -> Option<A> {
         match self {
             Self::Once(actor) => actor.take(),
-            Self::Factory(factory) => Some((factory.make)()),
+            Self::Factory(make) => Some(make()),
         }
     }
+}
 
-    /// How a restart is decided, for an actor that can restart at all.
-    fn restarts(&self) -> Option<&Supervision> {
-        match self {
-            Self::Factory(factory) if factory.supervision.restart != Restart::Never => Some(&factory.supervision),
-            _ => None,
-        }
-    }
+/// The intensity and back-off of an actor that can restart, with its recent
+/// restarts.
+#[derive(Debug, Default)]
+struct Restarts {
+    intensity: Intensity,
+    backoff: Option<Backoff>,
+    window: RestartWindow,
 }
 
 /// Starts an actor as a task of the application, with the registered
@@ -88,10 +105,10 @@ pub(crate) fn start<A: Actor>(
     let span = tracing::info_span!("actor", actor.name = %cell.name);
     let post = Post { directory: directory.clone(), me: cell.name.clone(), incarnation: 0 };
     // Only a factory's actors restart; the others never do.
-    let restart = source.restarts().map_or(Restart::Never, |supervision| supervision.restart);
+    let (maker, restart, restarts) = source.split();
     let ctx = Context::new(post, cell, frequency, restart);
     let cell = ctx.cell.clone();
-    let running = run(source, ctx, born).instrument(span);
+    let running = run(Life { maker, ctx, born, restarts }).instrument(span);
     match cell.mode {
         Mode::Thread => on_own_thread(directory, &cell, running),
         _ => {
@@ -127,16 +144,12 @@ fn on_own_thread(directory: &Arc<Directory>, cell: &ActorCell, running: impl Fut
 
 /// Runs incarnations of the actor until one ends without a restart.
 ///
-/// What the task owns is moved into a [`Life`] once, and the loop borrows
-/// it: as the arguments of an `async fn`, it would be stored twice in every
-/// actor's task, as the arguments and as the locals they are moved into
+/// What the task owns is one [`Life`], which the loop borrows: as the
+/// arguments of an `async fn`, it would be stored twice in every actor's
+/// task, as the argument and as the local it is moved into
 /// (rust-lang/rust#62958), ~190 bytes of each idle actor.
-fn run<A: Actor>(
-    source: Source<A>,
-    ctx: Context<A>,
-    born: Option<oneshot::Sender<()>>,
-) -> impl Future<Output = ()> + Send + 'static {
-    let mut life = Life { source, ctx, born, window: None };
+#[expect(clippy::manual_async_fn, reason = "an `async fn` keeps its arguments twice (rust-lang/rust#62958)")]
+fn run<A: Actor>(mut life: Life<A>) -> impl Future<Output = ()> + Send + 'static {
     async move {
         let reason = life.incarnations().await;
         let Life { ctx, .. } = life;
@@ -146,12 +159,14 @@ fn run<A: Actor>(
 
 /// What an actor's task owns.
 struct Life<A: Actor> {
-    source: Source<A>,
+    maker: Maker<A>,
+    /// Holds the restart policy.
     ctx: Context<A>,
     /// Told when the first incarnation's `birth` is over.
     born: Option<oneshot::Sender<()>>,
-    /// The recent restarts, once there was one.
-    window: Option<Box<RestartWindow>>,
+    /// The rest of the supervision and the recent restarts: from the start
+    /// if the supervision is not the default, else from the first restart.
+    restarts: Option<Box<Restarts>>,
 }
 
 impl<A: Actor> Life<A> {
@@ -163,15 +178,15 @@ impl<A: Actor> Life<A> {
     /// being dropped) shares its room in the task with the running
     /// incarnation instead of taking more beside it.
     fn incarnations(&mut self) -> impl Future<Output = ExitReason> + Send + '_ {
-        let Self { source, ctx, born, window } = self;
+        let Self { maker, ctx, born, restarts } = self;
         async move {
             loop {
-                let Some(mut actor) = source.next() else { return ExitReason::Normal };
+                let Some(mut actor) = maker.next() else { return ExitReason::Normal };
                 let reason = match be_born(&mut actor, ctx, born.take()).await {
                     Ok(()) => run_life(&mut actor, ctx).await,
                     Err(reason) => reason,
                 };
-                match between(actor, ctx, reason, source.restarts(), window).await {
+                match between(actor, ctx, reason, restarts).await {
                     Ok(next_born) => *born = next_born,
                     Err(reason) => return reason,
                 }
@@ -187,8 +202,7 @@ async fn between<A: Actor>(
     mut actor: A,
     ctx: &mut Context<A>,
     reason: ExitReason,
-    restarts: Option<&Supervision>,
-    window: &mut Option<Box<RestartWindow>>,
+    restarts: &mut Option<Box<Restarts>>,
 ) -> Result<Option<oneshot::Sender<()>>, ExitReason> {
     if let Err(panic) = Guarded::new(actor.death(ctx, &reason)).await {
         tracing::error!(%panic, "death panicked");
@@ -198,15 +212,15 @@ async fn between<A: Actor>(
     if matches!(reason, ExitReason::Panicked(_) | ExitReason::Failed(_)) {
         directory.events.send(Event::Failed { actor: ctx.cell.name.clone(), reason: reason.clone() });
     }
-    let Some(supervision) = restarts else { return Err(reason) };
+    let restart = ctx.restart;
     // Most ends need no restart; that is settled here, before the wait for
     // one is boxed.
-    if !ctx.cell.mailbox.is_recycling() && !supervision.restart.restarts_after(&reason) {
+    if restart == Restart::Never || (!ctx.cell.mailbox.is_recycling() && !restart.restarts_after(&reason)) {
         return Err(reason);
     }
-    let window = window.get_or_insert_with(Box::default);
+    let restarts = restarts.get_or_insert_with(Box::default);
     // Boxed: a timer or a wait inline would grow every idle actor's task.
-    let Some(next_born) = Box::pin(again(directory, &ctx.cell, supervision, window, &reason)).await else {
+    let Some(next_born) = Box::pin(again(directory, &ctx.cell, restart, restarts, &reason)).await else {
         return Err(reason);
     };
     ctx.reincarnate();
@@ -239,8 +253,8 @@ fn stopped<A: Actor>(ctx: Context<A>, reason: ExitReason) {
 async fn again(
     directory: &Arc<Directory>,
     cell: &ActorCell,
-    supervision: &Supervision,
-    window: &mut RestartWindow,
+    restart: Restart,
+    restarts: &mut Restarts,
     reason: &ExitReason,
 ) -> Option<Option<oneshot::Sender<()>>> {
     if cell.mailbox.is_stopped() || directory.is_stopping() {
@@ -251,10 +265,10 @@ async fn again(
     let mut report = None;
     // Stopped by its supervisor for a restart: just wait to be started.
     if !cell.mailbox.take_recycle() {
-        if !supervision.restart.restarts_after(reason) {
+        if !restart.restarts_after(reason) {
             return None;
         }
-        match window.admit(Instant::now(), supervision.intensity, supervision.backoff) {
+        match restarts.window.admit(Instant::now(), restarts.intensity, restarts.backoff) {
             None if node.is_none() => {
                 directory.escalate(cell.name.clone(), reason.clone());
                 return None;
@@ -292,7 +306,7 @@ async fn again(
     };
     let Go { fresh, born } = told?;
     if fresh {
-        *window = RestartWindow::default();
+        restarts.window = RestartWindow::default();
     }
     cell.mailbox.take_recycle();
     Some(Some(born))
@@ -678,7 +692,8 @@ mod tests {
         let directory = Arc::new(Directory::new(None, EventSender::new(), Duration::from_secs(1), Strategy::OneForOne));
         let cell = Arc::new(ActorCell::new(Name::new("idle"), 1024, QueueKind::Fifo, FullPolicy::Wait));
         let post = Post { directory, me: cell.name.clone(), incarnation: 0 };
-        run(source, Context::new(post, cell, None, Restart::Never), None)
+        let (maker, restart, restarts) = source.split();
+        run(Life { maker, ctx: Context::new(post, cell, None, restart), born: None, restarts })
     }
 
     /// Tokio allocates a task in steps of 128 bytes (its cell is cache-line
