@@ -381,7 +381,7 @@ impl Builder {
             options: ActorOptions::new(),
             // Never restarted: starting refuses a restart policy for one value.
             launch: Box::new(move |directory, cell, hz, _supervision| {
-                runner::launch(directory, cell, Source::Once(Some(actor)), hz)
+                runner::launch(directory, cell, Source::once(actor), hz)
             }),
             restartable: false,
             autostart: true,
@@ -829,7 +829,7 @@ impl AppHandle {
         if options.supervision.restart != Restart::Never {
             return Err(SpawnError::NotRestartable(Name::new(name)));
         }
-        self.spawn_from(name, Source::Once(Some(actor)), options)
+        self.spawn_from(name, Source::once(actor), options)
     }
 
     /// Starts another actor made by `factory`, which makes a new one for

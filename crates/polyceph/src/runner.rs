@@ -26,37 +26,39 @@ use crate::supervision::{Backoff, Intensity, Restart, RestartWindow, Strategy};
 use crate::supervisor::{Go, Report};
 use crate::{Actor, Context, Envelope, ExitReason, Mode, Stopwatch};
 
-/// Where an actor's incarnations come from: one value, or a factory that
-/// makes one per (re)start, with how its actors are supervised.
-pub(crate) enum Source<A> {
-    Once(Option<A>),
-    Factory(Box<dyn Fn() -> A + Send + Sync>, Supervision),
+/// Where an actor's incarnations come from, and how they are supervised.
+pub(crate) struct Source<A> {
+    maker: Maker<A>,
+    supervision: Supervision,
 }
 
 impl<A> Source<A> {
-    /// A factory source, its actors supervised by `supervision`.
-    pub(crate) fn factory(make: impl Fn() -> A + Send + Sync + 'static, supervision: Supervision) -> Self {
-        Self::Factory(Box::new(make), supervision)
+    /// One actor, never restarted.
+    pub(crate) fn once(actor: A) -> Self {
+        Self { maker: Maker::Once(Some(actor)), supervision: Supervision::default() }
     }
 
-    /// What the task keeps: the maker, the restart policy, and the rest of
-    /// the supervision if it is not the default (else it is made at the
-    /// first restart). A factory that captures nothing and a default
-    /// supervision, the common case, take no allocation.
+    /// A factory source, its actors supervised by `supervision`.
+    pub(crate) fn factory(make: impl Fn() -> A + Send + Sync + 'static, supervision: Supervision) -> Self {
+        Self { maker: Maker::Factory(Box::new(make)), supervision }
+    }
+
+    /// What the task keeps: the maker, the restart policy (only a factory's
+    /// actors restart), and the rest of the supervision if it is not the
+    /// default (else it is made at the first restart). A factory that
+    /// captures nothing and a default supervision, the common case, take
+    /// no allocation.
     fn split(self) -> (Maker<A>, Restart, Option<Box<Restarts>>) {
-        match self {
-            Self::Once(actor) => (Maker::Once(actor), Restart::Never, None),
-            Self::Factory(make, Supervision { restart, intensity, backoff }) => {
-                let custom = restart != Restart::Never && (intensity != Intensity::default() || backoff.is_some());
-                let restarts =
-                    custom.then(|| Box::new(Restarts { intensity, backoff, window: RestartWindow::default() }));
-                (Maker::Factory(make), restart, restarts)
-            }
-        }
+        let Supervision { restart, intensity, backoff } = self.supervision;
+        let restart = if matches!(self.maker, Maker::Once(_)) { Restart::Never } else { restart };
+        let custom = restart != Restart::Never && (intensity != Intensity::default() || backoff.is_some());
+        let restarts = custom.then(|| Box::new(Restarts { intensity, backoff, window: RestartWindow::default() }));
+        (self.maker, restart, restarts)
     }
 }
 
-/// Makes the actor of each incarnation.
+/// Makes the actor of each incarnation: a factory that captures nothing is
+/// a zero-sized box, which allocates nothing.
 enum Maker<A> {
     Once(Option<A>),
     Factory(Box<dyn Fn() -> A + Send + Sync>),
@@ -104,7 +106,6 @@ pub(crate) fn start<A: Actor>(
 ) {
     let span = tracing::info_span!("actor", actor.name = %cell.name);
     let post = Post { directory: directory.clone(), me: cell.name.clone(), incarnation: 0 };
-    // Only a factory's actors restart; the others never do.
     let (maker, restart, restarts) = source.split();
     let ctx = Context::new(post, cell, frequency, restart);
     let cell = ctx.cell.clone();
@@ -704,7 +705,7 @@ mod tests {
     /// grows each actor by a step.
     #[tokio::test]
     async fn an_idle_actors_task_stays_within_its_allocation_step() {
-        let once = task_of(Source::Once(Some(Idle)));
+        let once = task_of(Source::once(Idle));
         assert!(size_of_val(&once) <= 488, "{} bytes", size_of_val(&once));
         let factory = task_of(Source::factory(|| Idle, Supervision::default()));
         assert!(size_of_val(&factory) <= 488, "{} bytes", size_of_val(&factory));
