@@ -74,7 +74,12 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         "| domains | polls per round | floor (plain loop) | polyceph (`poll` requests, {IN_FLIGHT} in flight) | ratio |"
     );
     println!("|---|---|---|---|---|");
+    // `cargo bench … -- 50` runs only the sizes named (by domain count).
+    let sizes: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     for (domains, polls) in [(1, 100_000), (50, 5_000)] {
+        if !sizes.is_empty() && !sizes.contains(&domains.to_string()) {
+            continue;
+        }
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("node.xml");
         std::fs::write(&path, node(domains))?;
