@@ -106,10 +106,7 @@ pub(crate) fn start<A: Actor>(
 ) {
     let span = tracing::info_span!("actor", actor.name = %cell.name);
     let post = Post { directory: directory.clone(), me: cell.name.clone(), incarnation: 0 };
-    let (maker, restart, restarts) = source.split();
-    let ctx = Context::new(post, cell, frequency, restart);
-    let cell = ctx.cell.clone();
-    let running = run(Life { maker, ctx, born, restarts }).instrument(span);
+    let running = run(post, cell.clone(), source, frequency, born).instrument(span);
     match cell.mode {
         Mode::Thread => on_own_thread(directory, &cell, running),
         _ => {
@@ -143,14 +140,23 @@ fn on_own_thread(directory: &Arc<Directory>, cell: &ActorCell, running: impl Fut
     let _ = cell.abort.set(task.abort_handle());
 }
 
-/// Runs incarnations of the actor until one ends without a restart.
+/// Runs incarnations of the actor until one ends without a restart: the
+/// future of its task.
 ///
-/// What the task owns is one [`Life`], which the loop borrows: as the
-/// arguments of an `async fn`, it would be stored twice in every actor's
-/// task, as the argument and as the local it is moved into
+/// What the task owns is moved into a [`Life`] once, and the loop borrows
+/// it: as the arguments of an `async fn`, it would be stored twice in every
+/// actor's task, as the arguments and as the locals they are moved into
 /// (rust-lang/rust#62958), ~190 bytes of each idle actor.
-#[expect(clippy::manual_async_fn, reason = "an `async fn` keeps its arguments twice (rust-lang/rust#62958)")]
-fn run<A: Actor>(mut life: Life<A>) -> impl Future<Output = ()> + Send + 'static {
+fn run<A: Actor>(
+    post: Post,
+    cell: Arc<ActorCell>,
+    source: Source<A>,
+    frequency: Option<f64>,
+    born: Option<oneshot::Sender<()>>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (maker, restart, restarts) = source.split();
+    let ctx = Context::new(post, cell, frequency, restart);
+    let mut life = Life { maker, ctx, born, restarts };
     async move {
         let reason = life.incarnations().await;
         let Life { ctx, .. } = life;
@@ -693,8 +699,7 @@ mod tests {
         let directory = Arc::new(Directory::new(None, EventSender::new(), Duration::from_secs(1), Strategy::OneForOne));
         let cell = Arc::new(ActorCell::new(Name::new("idle"), 1024, QueueKind::Fifo, FullPolicy::Wait));
         let post = Post { directory, me: cell.name.clone(), incarnation: 0 };
-        let (maker, restart, restarts) = source.split();
-        run(Life { maker, ctx: Context::new(post, cell, None, restart), born: None, restarts })
+        run(post, cell, source, None, None)
     }
 
     /// Tokio allocates a task in steps of 128 bytes (its cell is cache-line
