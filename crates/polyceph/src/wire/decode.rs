@@ -32,7 +32,139 @@ pub(crate) fn decode_shared(bytes: &Bytes) -> Result<Envelope, WireError> {
 
 /// Decodes one envelope that fills `bytes` exactly, making its body slot
 /// from the body's bytes with `body`.
-fn decode_with(bytes: &[u8], body: impl FnOnce(&[u8]) -> BodySlot) -> Result<Envelope, WireError> {
+fn decode_with(bytes: &[u8], body: impl Fn(&[u8]) -> BodySlot) -> Result<Envelope, WireError> {
+    match canonical(bytes, &body) {
+        Some(envelope) => Ok(envelope),
+        None => any_order(bytes, &body),
+    }
+}
+
+/// The field names with their `fixstr` marker, as the encoder writes them.
+mod tag {
+    use super::field;
+
+    /// `name` as a msgpack `fixstr`: its marker, then its bytes. Checked
+    /// when the constants below are evaluated, at compile time.
+    const fn fixstr<const N: usize>(name: &str) -> [u8; N] {
+        let name = name.as_bytes();
+        assert!(name.len() + 1 == N && name.len() < 32, "a fixstr is its marker and up to 31 bytes");
+        let mut out = [0; N];
+        out[0] = 0xa0 | name.len() as u8;
+        let mut i = 0;
+        while i < name.len() {
+            out[i + 1] = name[i];
+            i += 1;
+        }
+        out
+    }
+
+    pub(super) const VERSION: [u8; 2] = fixstr(field::VERSION);
+    pub(super) const ID: [u8; 3] = fixstr(field::ID);
+    pub(super) const THREAD: [u8; 7] = fixstr(field::THREAD);
+    pub(super) const THREAD_INDEX: [u8; 13] = fixstr(field::THREAD_INDEX);
+    pub(super) const TIME: [u8; 5] = fixstr(field::TIME);
+    pub(super) const SENDER: [u8; 7] = fixstr(field::SENDER);
+    pub(super) const INCARNATION: [u8; 12] = fixstr(field::INCARNATION);
+    pub(super) const RECIPIENT: [u8; 10] = fixstr(field::RECIPIENT);
+    pub(super) const SUBJECT: [u8; 8] = fixstr(field::SUBJECT);
+    pub(super) const PRIORITY: [u8; 9] = fixstr(field::PRIORITY);
+    pub(super) const HEADERS: [u8; 8] = fixstr(field::HEADERS);
+    pub(super) const IN_REPLY_TO: [u8; 12] = fixstr(field::IN_REPLY_TO);
+    pub(super) const EXPECTS: [u8; 8] = fixstr(field::EXPECTS);
+    pub(super) const BODY: [u8; 5] = fixstr(field::BODY);
+}
+
+/// Reads an envelope laid out as the encoder writes it: its fields in the
+/// encoder's order, each name a `fixstr`. Each name is then a comparison
+/// with a constant of known length, and no field can be missing or seen
+/// twice, so none of the bookkeeping of [`any_order`] is needed.
+///
+/// `None` for anything else, including every malformed input: the caller
+/// then reads `bytes` with [`any_order`], which accepts any order and names
+/// what is wrong. So this reads values with the same [`Reader`] methods as
+/// [`any_order`] and accepts nothing it would refuse: the two agree on
+/// every input this one accepts.
+fn canonical(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Option<Envelope> {
+    let mut r = Reader::new(bytes);
+    let fields = match r.bytes.first()? {
+        // 11 mandatory fields, up to 3 optional ones.
+        &map @ 0x8b..=0x8e => map & 0x0f,
+        _ => return None,
+    };
+    r.at = 1;
+    let mut seen = 11;
+    r.tag(&tag::VERSION)?;
+    if r.uint(field::VERSION).ok()? != u64::from(FORMAT_VERSION) {
+        return None;
+    }
+    r.tag(&tag::ID)?;
+    let id = r.uuid(field::ID).ok()?;
+    r.tag(&tag::THREAD)?;
+    let thread = r.uuid(field::THREAD).ok()?;
+    r.tag(&tag::THREAD_INDEX)?;
+    let thread_index = u32::try_from(r.uint(field::THREAD_INDEX).ok()?).ok().filter(|&i| i >= 1)?;
+    r.tag(&tag::TIME)?;
+    let time = r.timestamp(field::TIME).ok()?;
+    r.tag(&tag::SENDER)?;
+    let sender = Name::new(r.str(field::SENDER).ok()?);
+    let incarnation = match r.tag(&tag::INCARNATION) {
+        Some(()) => {
+            seen += 1;
+            r.uint(field::INCARNATION).ok()?
+        }
+        None => 0,
+    };
+    r.tag(&tag::RECIPIENT)?;
+    let recipient = Address::parse(r.str(field::RECIPIENT).ok()?);
+    r.tag(&tag::SUBJECT)?;
+    let subject = EcoString::from(r.str(field::SUBJECT).ok()?);
+    r.tag(&tag::PRIORITY)?;
+    let priority = i8::try_from(r.int(field::PRIORITY).ok()?).ok()?;
+    r.tag(&tag::HEADERS)?;
+    let headers = r.headers().ok()?;
+    let in_reply_to = match r.tag(&tag::IN_REPLY_TO) {
+        Some(()) => {
+            seen += 1;
+            Some(r.uuid(field::IN_REPLY_TO).ok()?)
+        }
+        None => None,
+    };
+    let expects = match r.tag(&tag::EXPECTS) {
+        Some(()) => {
+            seen += 1;
+            Some(match r.str(field::EXPECTS).ok()? {
+                EXPECTS_REPLY => Expects::Reply,
+                EXPECTS_ACK => Expects::Ack,
+                _ => return None,
+            })
+        }
+        None => None,
+    };
+    r.tag(&tag::BODY)?;
+    let body_bytes = r.raw_value(field::BODY).ok()?;
+    if fields != seen || r.remaining() != 0 {
+        return None;
+    }
+    Some(Envelope::from_parts(Parts {
+        id,
+        thread,
+        thread_index,
+        time,
+        sender,
+        incarnation,
+        recipient,
+        subject,
+        priority,
+        headers,
+        in_reply_to,
+        expects,
+        body: body(body_bytes),
+    }))
+}
+
+/// Decodes one envelope whose fields come in any order, or says what is
+/// wrong with it.
+fn any_order(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Result<Envelope, WireError> {
     let mut r = Reader::new(bytes);
     let fields = match r.marker("envelope")? {
         Marker::FixMap(n) => u32::from(n),
@@ -96,7 +228,7 @@ fn decode_with(bytes: &[u8], body: impl FnOnce(&[u8]) -> BodySlot) -> Result<Env
             // fields added without a version change must be safe to ignore).
             None => {
                 std::str::from_utf8(name).map_err(|_| WireError::InvalidUtf8 { field: FIELD_NAME })?;
-                r.skip("unknown field", 0)?;
+                r.skip("unknown field")?;
             }
         }
     }
@@ -257,6 +389,38 @@ fn is_ext(marker: Marker) -> bool {
     )
 }
 
+/// In [`FIXED_SIZE`]: the first byte does not tell the value's size.
+const NOT_FIXED: u8 = u8::MAX;
+
+/// For each first byte of a msgpack value, how many bytes follow it when
+/// that byte alone tells (nil, booleans, the integers and floats, `fixstr`,
+/// `fixext`), or [`NOT_FIXED`] (lists, maps, longer strings, `bin`, `ext`,
+/// and 0xc1). One lookup passes over most scalars.
+const FIXED_SIZE: [u8; 256] = {
+    let mut size = [NOT_FIXED; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        size[byte] = match byte as u8 {
+            // nil, booleans and the fixed integers are all marker.
+            0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => 0,
+            b @ 0xa0..=0xbf => b & 0x1f,
+            0xcc | 0xd0 => 1,
+            0xcd | 0xd1 => 2,
+            0xca | 0xce | 0xd2 => 4,
+            0xcb | 0xcf | 0xd3 => 8,
+            // fixext 1, 2, 4, 8, 16: the type byte, then the data.
+            0xd4 => 2,
+            0xd5 => 3,
+            0xd6 => 5,
+            0xd7 => 9,
+            0xd8 => 17,
+            _ => NOT_FIXED,
+        };
+        byte += 1;
+    }
+    size
+};
+
 /// A cursor over untrusted msgpack.
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -270,6 +434,18 @@ impl<'a> Reader<'a> {
 
     fn remaining(&self) -> usize {
         self.bytes.len() - self.at
+    }
+
+    /// Passes over `expected` if the input goes on with it; otherwise stays
+    /// where it is. `N` is known, so this is a comparison or two, not a call.
+    #[inline]
+    fn tag<const N: usize>(&mut self, expected: &[u8; N]) -> Option<()> {
+        let next: &[u8; N] = self.bytes.get(self.at..self.at + N)?.try_into().ok()?;
+        if next != expected {
+            return None;
+        }
+        self.at += N;
+        Some(())
     }
 
     /// The next `n` bytes; `Truncated` if the input is shorter.
@@ -332,7 +508,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A non-negative integer.
-    #[inline]
+    #[inline(always)]
     fn uint(&mut self, field: &'static str) -> Result<u64, WireError> {
         if let Some(&byte) = self.bytes.get(self.at)
             && byte < 0x80
@@ -340,13 +516,18 @@ impl<'a> Reader<'a> {
             self.at += 1;
             return Ok(u64::from(byte));
         }
+        self.uint_slow(field)
+    }
+
+    #[inline(never)]
+    fn uint_slow(&mut self, field: &'static str) -> Result<u64, WireError> {
         let marker = self.marker(field)?;
         let n = self.integer(field, marker)?.ok_or_else(|| wrong(field, "an unsigned integer", marker))?;
         u64::try_from(n).map_err(|_| out_of_range(field, format!("{n} is negative")))
     }
 
     /// A signed integer that fits an `i64`.
-    #[inline]
+    #[inline(always)]
     fn int(&mut self, field: &'static str) -> Result<i64, WireError> {
         if let Some(&byte) = self.bytes.get(self.at)
             && !(0x80..0xe0).contains(&byte)
@@ -354,6 +535,11 @@ impl<'a> Reader<'a> {
             self.at += 1;
             return Ok(i64::from(byte as i8));
         }
+        self.int_slow(field)
+    }
+
+    #[inline(never)]
+    fn int_slow(&mut self, field: &'static str) -> Result<i64, WireError> {
         let marker = self.marker(field)?;
         let n = self.integer(field, marker)?.ok_or_else(|| wrong(field, "an integer", marker))?;
         i64::try_from(n).map_err(|_| out_of_range(field, format!("{n} is above {}", i64::MAX)))
@@ -383,7 +569,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string's bytes, not yet checked to be UTF-8.
-    #[inline]
+    #[inline(always)]
     fn str_bytes(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
         // Most strings here are short: a fixstr, its length in the marker.
         if let Some(&byte) = self.bytes.get(self.at)
@@ -398,7 +584,7 @@ impl<'a> Reader<'a> {
         self.str_bytes_slow(field)
     }
 
-    #[cold]
+    #[inline(never)]
     fn str_bytes_slow(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
         let marker = self.marker(field)?;
         let len = match marker {
@@ -409,7 +595,7 @@ impl<'a> Reader<'a> {
         self.take(len, field)
     }
 
-    #[inline]
+    #[inline(always)]
     fn str(&mut self, field: &'static str) -> Result<&'a str, WireError> {
         std::str::from_utf8(self.str_bytes(field)?).map_err(|_| WireError::InvalidUtf8 { field })
     }
@@ -424,7 +610,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A UUID: `bin 16` in RFC 4122 byte order.
-    #[inline]
+    #[inline(always)]
     fn uuid(&mut self, field: &'static str) -> Result<Uuid, WireError> {
         if let Some(&[0xc4, 16, ref bytes @ ..]) = self.bytes.get(self.at..self.at + 18) {
             self.at += 18;
@@ -432,12 +618,18 @@ impl<'a> Reader<'a> {
             id.copy_from_slice(bytes);
             return Ok(Uuid::from_bytes(id));
         }
+        self.uuid_slow(field)
+    }
+
+    #[inline(never)]
+    fn uuid_slow(&mut self, field: &'static str) -> Result<Uuid, WireError> {
         let bytes = self.bin(field)?;
         Uuid::from_slice(bytes).map_err(|_| out_of_range(field, format!("a UUID is 16 bytes, not {}", bytes.len())))
     }
 
     /// A msgpack timestamp (extension -1, in any of its three sizes), as
     /// nanoseconds since the Unix epoch.
+    #[inline(always)]
     fn timestamp(&mut self, field: &'static str) -> Result<u64, WireError> {
         // What the encoder writes for any time from 1970 to 2514: `fixext 8`
         // of type -1 (0xff), 30 bits of nanoseconds over 34 of seconds.
@@ -452,6 +644,11 @@ impl<'a> Reader<'a> {
                 return Ok(secs * 1_000_000_000 + nanos);
             }
         }
+        self.timestamp_slow(field)
+    }
+
+    #[inline(never)]
+    fn timestamp_slow(&mut self, field: &'static str) -> Result<u64, WireError> {
         let marker = self.marker(field)?;
         let len = match marker {
             Marker::FixExt4 => 4,
@@ -485,13 +682,19 @@ impl<'a> Reader<'a> {
             .ok_or_else(|| out_of_range(field, format!("{secs} s is not between 1970 and 2554")))
     }
 
+    #[inline(always)]
     fn headers(&mut self) -> Result<Headers, WireError> {
-        const FIELD: &str = field::HEADERS;
         // Most mail has none: an empty `fixmap`.
         if self.bytes.get(self.at) == Some(&0x80) {
             self.at += 1;
             return Ok(Headers::new());
         }
+        self.headers_slow()
+    }
+
+    #[inline(never)]
+    fn headers_slow(&mut self) -> Result<Headers, WireError> {
+        const FIELD: &str = field::HEADERS;
         let marker = self.marker(FIELD)?;
         if !matches!(marker, Marker::FixMap(_) | Marker::Map16 | Marker::Map32) {
             return Err(wrong(FIELD, "a map", marker));
@@ -511,84 +714,70 @@ impl<'a> Reader<'a> {
     /// One complete value, as its bytes.
     fn raw_value(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
         let start = self.at;
-        self.skip(field, 0)?;
+        self.skip(field)?;
         Ok(&self.bytes[start..self.at])
     }
 
     /// Passes over one value, checking its structure but not its strings.
-    fn skip(&mut self, field: &'static str, depth: usize) -> Result<(), WireError> {
-        self.skip_values(1, field, depth)
-    }
-
-    /// Passes over `count` values at nesting `depth`. Scalars are passed in
-    /// the loop; only a list or map costs a call, for its items.
-    fn skip_values(&mut self, count: usize, field: &'static str, depth: usize) -> Result<(), WireError> {
-        if count > 0 && depth > MAX_DEPTH {
-            return Err(WireError::TooDeep { field });
-        }
-        for _ in 0..count {
+    ///
+    /// A loop, not a recursion: `left[d]` counts the values still to pass
+    /// at nesting `d`, and opening a list or map moves one level in. A
+    /// scalar costs one table lookup ([`FIXED_SIZE`]), a list or map no
+    /// call. Items nested deeper than [`MAX_DEPTH`] are refused.
+    fn skip(&mut self, field: &'static str) -> Result<(), WireError> {
+        let mut left = [0_usize; MAX_DEPTH + 1];
+        let mut depth = 0;
+        left[0] = 1;
+        loop {
+            while left[depth] == 0 {
+                if depth == 0 {
+                    return Ok(());
+                }
+                depth -= 1;
+            }
+            left[depth] -= 1;
             let Some(&byte) = self.bytes.get(self.at) else {
                 return Err(WireError::Truncated { field });
             };
             self.at += 1;
-            let bytes = match byte {
-                // nil, booleans and the fixed integers are all marker.
-                0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => 0,
-                0xa0..=0xbf => usize::from(byte & 0x1f),
-                0x90..=0x9f => {
-                    self.skip_values(usize::from(byte & 0x0f), field, depth + 1)?;
-                    0
+            let bytes = match FIXED_SIZE[usize::from(byte)] {
+                NOT_FIXED => {
+                    let items = match byte {
+                        0x90..=0x9f => usize::from(byte & 0x0f),
+                        0x80..=0x8f => usize::from(byte & 0x0f) * 2,
+                        0xdc => usize::from(self.be_u16(field)?),
+                        0xdd => self.be_u32(field)? as usize,
+                        0xde => usize::from(self.be_u16(field)?) * 2,
+                        0xdf => (self.be_u32(field)? as usize).saturating_mul(2),
+                        // str 8, bin 8; ext 8 also has its type byte.
+                        0xd9 | 0xc4 => usize::from(self.be_u8(field)?),
+                        0xc7 => 1 + usize::from(self.be_u8(field)?),
+                        0xda | 0xc5 => usize::from(self.be_u16(field)?),
+                        0xc8 => 1 + usize::from(self.be_u16(field)?),
+                        0xdb | 0xc6 => self.be_u32(field)? as usize,
+                        0xc9 => 1 + self.be_u32(field)? as usize,
+                        // 0xc1, the one byte msgpack reserves.
+                        _ => return Err(wrong(field, "a msgpack value", Marker::from_u8(byte))),
+                    };
+                    if matches!(byte, 0x80..=0x9f | 0xdc..=0xdf) {
+                        if items > 0 {
+                            if depth == MAX_DEPTH {
+                                return Err(WireError::TooDeep { field });
+                            }
+                            depth += 1;
+                            left[depth] = items;
+                        }
+                        continue;
+                    }
+                    items
                 }
-                0x80..=0x8f => {
-                    self.skip_values(usize::from(byte & 0x0f) * 2, field, depth + 1)?;
-                    0
-                }
-                0xcc | 0xd0 => 1,
-                0xcd | 0xd1 => 2,
-                0xca | 0xce | 0xd2 => 4,
-                0xcb | 0xcf | 0xd3 => 8,
-                // str 8, bin 8; ext 8 also has its type byte.
-                0xd9 | 0xc4 => usize::from(self.be_u8(field)?),
-                0xc7 => 1 + usize::from(self.be_u8(field)?),
-                0xda | 0xc5 => usize::from(self.be_u16(field)?),
-                0xc8 => 1 + usize::from(self.be_u16(field)?),
-                0xdb | 0xc6 => self.be_u32(field)? as usize,
-                0xc9 => 1 + self.be_u32(field)? as usize,
-                0xdc => {
-                    let items = usize::from(self.be_u16(field)?);
-                    self.skip_values(items, field, depth + 1)?;
-                    0
-                }
-                0xdd => {
-                    let items = self.be_u32(field)? as usize;
-                    self.skip_values(items, field, depth + 1)?;
-                    0
-                }
-                0xde => {
-                    let entries = usize::from(self.be_u16(field)?);
-                    self.skip_values(entries * 2, field, depth + 1)?;
-                    0
-                }
-                0xdf => {
-                    let entries = self.be_u32(field)? as usize;
-                    self.skip_values(entries.saturating_mul(2), field, depth + 1)?;
-                    0
-                }
-                // fixext 1, 2, 4, 8, 16: the type byte, then the data.
-                0xd4 => 2,
-                0xd5 => 3,
-                0xd6 => 5,
-                0xd7 => 9,
-                0xd8 => 17,
-                // 0xc1, the one byte msgpack reserves.
-                _ => return Err(wrong(field, "a msgpack value", Marker::from_u8(byte))),
+                fixed => usize::from(fixed),
             };
             if bytes > self.remaining() {
                 return Err(WireError::Truncated { field });
             }
             self.at += bytes;
         }
-        Ok(())
     }
 
     /// One value as a [`Value`]. Lengths are checked against what remains
@@ -677,7 +866,7 @@ pub(crate) fn value(bytes: &[u8], field: &'static str) -> Result<Value, WireErro
 /// Checks that a body just written is one value readers accept (nesting
 /// within [`MAX_DEPTH`]).
 pub(crate) fn check_body(bytes: &[u8]) -> Result<(), WireError> {
-    Reader::new(bytes).skip(field::BODY, 0)
+    Reader::new(bytes).skip(field::BODY)
 }
 
 #[cfg(test)]
@@ -736,6 +925,73 @@ mod tests {
         assert_eq!(Key::of(b""), None);
         assert_eq!(Key::of(b"incarnatioN"), None);
         assert_eq!(Key::of(b"in_reply_tx"), None);
+    }
+
+    fn parts(thread_index: u32, incarnation: u64, reply: Option<Expects>, headers: Headers) -> Parts {
+        let id = Uuid::new_v4();
+        Parts {
+            id,
+            thread: if thread_index > 1 { Uuid::new_v4() } else { id },
+            thread_index,
+            time: 1_763_800_000_123_456_789,
+            sender: Name::new("Sensor-Ä"),
+            incarnation,
+            recipient: Address::parse("group:loggers"),
+            subject: "reading".into(),
+            priority: -3,
+            headers,
+            in_reply_to: reply.map(|_| Uuid::new_v4()),
+            expects: reply,
+            body: BodySlot::wire(&[0x93, 1, 2, 3]),
+        }
+    }
+
+    #[test]
+    fn what_the_encoder_writes_is_read_in_its_order_and_agrees_with_any_order() {
+        let mut headers = Headers::new();
+        headers.insert("unit", Value::from("C"));
+        headers.insert("n", Value::List(vec![Value::Int(-1), Value::Nil]));
+        let cases = [
+            parts(1, 0, None, Headers::new()),
+            parts(300, 7, None, Headers::new()),
+            parts(70_000, u64::MAX, Some(Expects::Reply), headers.clone()),
+            parts(2, 0, Some(Expects::Ack), headers),
+        ];
+        let no_copy = |body: &[u8]| BodySlot::wire(body);
+        for case in cases {
+            let bytes = Envelope::from_parts(case).to_msgpack().expect("encodes");
+            let fast = canonical(&bytes, &no_copy).expect("the encoder's layout is read in its order");
+            let slow = any_order(&bytes, &no_copy).expect("decodes");
+            // The encoding is deterministic and carries every field.
+            assert_eq!(fast.to_msgpack().expect("encodes"), bytes);
+            assert_eq!(slow.to_msgpack().expect("encodes"), bytes);
+            // Any deviation is left to the reader that names what is wrong.
+            for cut in 1..bytes.len() {
+                assert!(canonical(&bytes[..cut], &no_copy).is_none(), "cut at {cut}");
+            }
+            let mut longer = bytes.clone();
+            longer.push(0xc0);
+            assert!(canonical(&longer, &no_copy).is_none());
+            assert_eq!(decode(&longer).unwrap_err(), WireError::TrailingBytes { count: 1 });
+        }
+    }
+
+    #[test]
+    fn fields_in_another_order_or_counted_wrong_are_read_by_the_general_reader() {
+        let no_copy = |body: &[u8]| BodySlot::wire(body);
+        let bytes = Envelope::new("a", "b", "s", 1_u8).to_msgpack().expect("encodes");
+        // The version moved behind the id: same fields, another order.
+        let (version, rest) = bytes[1..].split_at(3);
+        let (id, rest) = rest.split_at(3 + 18);
+        let moved = [&bytes[..1], id, version, rest].concat();
+        assert!(canonical(&moved, &no_copy).is_none());
+        let copy = any_order(&moved, &no_copy).expect("any order is valid");
+        assert_eq!(copy.to_msgpack().expect("encodes"), bytes);
+        // A map header that counts one field more than there are.
+        let mut miscounted = bytes.clone();
+        miscounted[0] += 1;
+        assert!(canonical(&miscounted, &no_copy).is_none());
+        assert!(decode(&miscounted).is_err());
     }
 
     #[test]
