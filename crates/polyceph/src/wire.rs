@@ -93,3 +93,39 @@ mod field {
     pub(super) const EXPECTS: &str = "expects";
     pub(super) const BODY: &str = "body";
 }
+
+/// The field names with their `fixstr` marker, as the encoder writes them
+/// and the decoder looks for them.
+mod tag {
+    use super::field;
+
+    /// `name` as a msgpack `fixstr`: its marker, then its bytes. Checked
+    /// when the constants below are evaluated, at compile time.
+    const fn fixstr<const N: usize>(name: &str) -> [u8; N] {
+        let name = name.as_bytes();
+        assert!(name.len() + 1 == N && name.len() < 32, "a fixstr is its marker and up to 31 bytes");
+        let mut out = [0; N];
+        out[0] = 0xa0 | name.len() as u8;
+        let mut i = 0;
+        while i < name.len() {
+            out[i + 1] = name[i];
+            i += 1;
+        }
+        out
+    }
+
+    pub(super) const VERSION: [u8; 2] = fixstr(field::VERSION);
+    pub(super) const ID: [u8; 3] = fixstr(field::ID);
+    pub(super) const THREAD: [u8; 7] = fixstr(field::THREAD);
+    pub(super) const THREAD_INDEX: [u8; 13] = fixstr(field::THREAD_INDEX);
+    pub(super) const TIME: [u8; 5] = fixstr(field::TIME);
+    pub(super) const SENDER: [u8; 7] = fixstr(field::SENDER);
+    pub(super) const INCARNATION: [u8; 12] = fixstr(field::INCARNATION);
+    pub(super) const RECIPIENT: [u8; 10] = fixstr(field::RECIPIENT);
+    pub(super) const SUBJECT: [u8; 8] = fixstr(field::SUBJECT);
+    pub(super) const PRIORITY: [u8; 9] = fixstr(field::PRIORITY);
+    pub(super) const HEADERS: [u8; 8] = fixstr(field::HEADERS);
+    pub(super) const IN_REPLY_TO: [u8; 12] = fixstr(field::IN_REPLY_TO);
+    pub(super) const EXPECTS: [u8; 8] = fixstr(field::EXPECTS);
+    pub(super) const BODY: [u8; 5] = fixstr(field::BODY);
+}

@@ -11,7 +11,7 @@ use ecow::EcoString;
 use rmp::Marker;
 use uuid::Uuid;
 
-use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, SHARE_FROM, TIMESTAMP_EXT, field};
+use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, SHARE_FROM, TIMESTAMP_EXT, field, tag};
 use crate::envelope::{BodySlot, Expects, Parts};
 use crate::error::WireError;
 use crate::{Address, Envelope, Headers, Name, Value};
@@ -37,41 +37,6 @@ fn decode_with(bytes: &[u8], body: impl Fn(&[u8]) -> BodySlot) -> Result<Envelop
         Some(envelope) => Ok(envelope),
         None => any_order(bytes, &body),
     }
-}
-
-/// The field names with their `fixstr` marker, as the encoder writes them.
-mod tag {
-    use super::field;
-
-    /// `name` as a msgpack `fixstr`: its marker, then its bytes. Checked
-    /// when the constants below are evaluated, at compile time.
-    const fn fixstr<const N: usize>(name: &str) -> [u8; N] {
-        let name = name.as_bytes();
-        assert!(name.len() + 1 == N && name.len() < 32, "a fixstr is its marker and up to 31 bytes");
-        let mut out = [0; N];
-        out[0] = 0xa0 | name.len() as u8;
-        let mut i = 0;
-        while i < name.len() {
-            out[i + 1] = name[i];
-            i += 1;
-        }
-        out
-    }
-
-    pub(super) const VERSION: [u8; 2] = fixstr(field::VERSION);
-    pub(super) const ID: [u8; 3] = fixstr(field::ID);
-    pub(super) const THREAD: [u8; 7] = fixstr(field::THREAD);
-    pub(super) const THREAD_INDEX: [u8; 13] = fixstr(field::THREAD_INDEX);
-    pub(super) const TIME: [u8; 5] = fixstr(field::TIME);
-    pub(super) const SENDER: [u8; 7] = fixstr(field::SENDER);
-    pub(super) const INCARNATION: [u8; 12] = fixstr(field::INCARNATION);
-    pub(super) const RECIPIENT: [u8; 10] = fixstr(field::RECIPIENT);
-    pub(super) const SUBJECT: [u8; 8] = fixstr(field::SUBJECT);
-    pub(super) const PRIORITY: [u8; 9] = fixstr(field::PRIORITY);
-    pub(super) const HEADERS: [u8; 8] = fixstr(field::HEADERS);
-    pub(super) const IN_REPLY_TO: [u8; 12] = fixstr(field::IN_REPLY_TO);
-    pub(super) const EXPECTS: [u8; 8] = fixstr(field::EXPECTS);
-    pub(super) const BODY: [u8; 5] = fixstr(field::BODY);
 }
 
 /// Reads an envelope laid out as the encoder writes it: its fields in the
@@ -725,9 +690,16 @@ impl<'a> Reader<'a> {
     /// scalar costs one table lookup ([`FIXED_SIZE`]), a list or map no
     /// call. Items nested deeper than [`MAX_DEPTH`] are refused.
     fn skip(&mut self, field: &'static str) -> Result<(), WireError> {
+        // A value that is no list or map needs no count of levels.
+        let Some(items) = self.step(field)? else {
+            return Ok(());
+        };
         let mut left = [0_usize; MAX_DEPTH + 1];
         let mut depth = 0;
-        left[0] = 1;
+        if items > 0 {
+            depth = 1;
+            left[1] = items;
+        }
         loop {
             while left[depth] == 0 {
                 if depth == 0 {
@@ -736,48 +708,52 @@ impl<'a> Reader<'a> {
                 depth -= 1;
             }
             left[depth] -= 1;
-            let Some(&byte) = self.bytes.get(self.at) else {
-                return Err(WireError::Truncated { field });
-            };
-            self.at += 1;
-            let bytes = match FIXED_SIZE[usize::from(byte)] {
-                NOT_FIXED => {
-                    let items = match byte {
-                        0x90..=0x9f => usize::from(byte & 0x0f),
-                        0x80..=0x8f => usize::from(byte & 0x0f) * 2,
-                        0xdc => usize::from(self.be_u16(field)?),
-                        0xdd => self.be_u32(field)? as usize,
-                        0xde => usize::from(self.be_u16(field)?) * 2,
-                        0xdf => (self.be_u32(field)? as usize).saturating_mul(2),
-                        // str 8, bin 8; ext 8 also has its type byte.
-                        0xd9 | 0xc4 => usize::from(self.be_u8(field)?),
-                        0xc7 => 1 + usize::from(self.be_u8(field)?),
-                        0xda | 0xc5 => usize::from(self.be_u16(field)?),
-                        0xc8 => 1 + usize::from(self.be_u16(field)?),
-                        0xdb | 0xc6 => self.be_u32(field)? as usize,
-                        0xc9 => 1 + self.be_u32(field)? as usize,
-                        // 0xc1, the one byte msgpack reserves.
-                        _ => return Err(wrong(field, "a msgpack value", Marker::from_u8(byte))),
-                    };
-                    if matches!(byte, 0x80..=0x9f | 0xdc..=0xdf) {
-                        if items > 0 {
-                            if depth == MAX_DEPTH {
-                                return Err(WireError::TooDeep { field });
-                            }
-                            depth += 1;
-                            left[depth] = items;
-                        }
-                        continue;
-                    }
-                    items
+            if let Some(items) = self.step(field)?
+                && items > 0
+            {
+                if depth == MAX_DEPTH {
+                    return Err(WireError::TooDeep { field });
                 }
-                fixed => usize::from(fixed),
-            };
-            if bytes > self.remaining() {
-                return Err(WireError::Truncated { field });
+                depth += 1;
+                left[depth] = items;
             }
-            self.at += bytes;
         }
+    }
+
+    /// Passes over the next value if it is no list or map; for a list or
+    /// map, passes over its header and returns how many values it holds
+    /// (a map's keys and values both count).
+    #[inline(always)]
+    fn step(&mut self, field: &'static str) -> Result<Option<usize>, WireError> {
+        let Some(&byte) = self.bytes.get(self.at) else {
+            return Err(WireError::Truncated { field });
+        };
+        self.at += 1;
+        let bytes = match FIXED_SIZE[usize::from(byte)] {
+            NOT_FIXED => match byte {
+                0x90..=0x9f => return Ok(Some(usize::from(byte & 0x0f))),
+                0x80..=0x8f => return Ok(Some(usize::from(byte & 0x0f) * 2)),
+                0xdc => return Ok(Some(usize::from(self.be_u16(field)?))),
+                0xdd => return Ok(Some(self.be_u32(field)? as usize)),
+                0xde => return Ok(Some(usize::from(self.be_u16(field)?) * 2)),
+                0xdf => return Ok(Some((self.be_u32(field)? as usize).saturating_mul(2))),
+                // str 8, bin 8; ext 8 also has its type byte.
+                0xd9 | 0xc4 => usize::from(self.be_u8(field)?),
+                0xc7 => 1 + usize::from(self.be_u8(field)?),
+                0xda | 0xc5 => usize::from(self.be_u16(field)?),
+                0xc8 => 1 + usize::from(self.be_u16(field)?),
+                0xdb | 0xc6 => self.be_u32(field)? as usize,
+                0xc9 => 1 + self.be_u32(field)? as usize,
+                // 0xc1, the one byte msgpack reserves.
+                _ => return Err(wrong(field, "a msgpack value", Marker::from_u8(byte))),
+            },
+            fixed => usize::from(fixed),
+        };
+        if bytes > self.remaining() {
+            return Err(WireError::Truncated { field });
+        }
+        self.at += bytes;
+        Ok(None)
     }
 
     /// One value as a [`Value`]. Lengths are checked against what remains
@@ -951,11 +927,27 @@ mod tests {
         let mut headers = Headers::new();
         headers.insert("unit", Value::from("C"));
         headers.insert("n", Value::List(vec![Value::Int(-1), Value::Nil]));
+        let mut many = Headers::new();
+        for i in 0..20 {
+            many.insert(format!("h{i}"), Value::Int(i));
+        }
+        // Each integer and length at the edges of its shortest form.
+        let edges = |priority, sender: &str, subject: &str| Parts {
+            priority,
+            sender: Name::new(sender),
+            subject: subject.into(),
+            headers: many.clone(),
+            ..parts(128, 128, None, Headers::new())
+        };
         let cases = [
             parts(1, 0, None, Headers::new()),
             parts(300, 7, None, Headers::new()),
             parts(70_000, u64::MAX, Some(Expects::Reply), headers.clone()),
             parts(2, 0, Some(Expects::Ack), headers),
+            edges(-32, &"s".repeat(31), &"t".repeat(32)),
+            edges(-33, &"s".repeat(32), ""),
+            edges(127, "", &"t".repeat(300)),
+            edges(-128, "a", "b"),
         ];
         let no_copy = |body: &[u8]| BodySlot::wire(body);
         for case in cases {

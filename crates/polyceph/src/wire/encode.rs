@@ -5,7 +5,7 @@ use std::fmt::Debug;
 use rmp::encode as mp;
 use uuid::Uuid;
 
-use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, TIMESTAMP_EXT, field};
+use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, TIMESTAMP_EXT, field, tag};
 use crate::envelope::Expects;
 use crate::error::WireError;
 use crate::{Address, Envelope, Value};
@@ -41,38 +41,56 @@ pub(crate) fn head(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireErr
     let incarnation = envelope.sender_incarnation();
     let in_reply_to = envelope.in_reply_to();
     let expects = envelope.expects();
-    let fields = 11 + u32::from(incarnation != 0) + u32::from(in_reply_to.is_some()) + u32::from(expects.is_some());
-    mp::write_map_len(out, fields).unfailing();
+    let sender = envelope.sender().as_str();
+    let recipient_text;
+    let recipient = match envelope.recipient() {
+        Address::Actor(name) => name.as_str(),
+        other => {
+            recipient_text = other.to_string();
+            &recipient_text
+        }
+    };
+    let subject = envelope.subject();
+    // All of it but the headers, so that the writes below do not grow `out`.
+    out.reserve(MOST_FIXED + sender.len() + recipient.len() + subject.len());
 
+    // At most 14 fields: a `fixmap`. The field names are written as the
+    // constants the decoder compares them with (`tag`).
+    let fields = 11 + u8::from(incarnation != 0) + u8::from(in_reply_to.is_some()) + u8::from(expects.is_some());
+    out.push(0x80 | fields);
     // The version first, so a reader knows how to read the rest.
-    str(out, field::VERSION);
-    mp::write_pfix(out, FORMAT_VERSION).unfailing();
-    str(out, field::ID);
+    out.extend_from_slice(&tag::VERSION);
+    uint(out, u64::from(FORMAT_VERSION));
+    out.extend_from_slice(&tag::ID);
     uuid(out, envelope.id());
-    str(out, field::THREAD);
+    out.extend_from_slice(&tag::THREAD);
     uuid(out, envelope.thread());
-    str(out, field::THREAD_INDEX);
-    mp::write_uint(out, u64::from(envelope.thread_index())).unfailing();
-    str(out, field::TIME);
+    out.extend_from_slice(&tag::THREAD_INDEX);
+    uint(out, u64::from(envelope.thread_index()));
+    out.extend_from_slice(&tag::TIME);
     timestamp(out, envelope.time_nanos());
-    str(out, field::SENDER);
-    str(out, envelope.sender().as_str());
+    out.extend_from_slice(&tag::SENDER);
+    str(out, sender);
     if incarnation != 0 {
-        str(out, field::INCARNATION);
-        mp::write_uint(out, incarnation).unfailing();
+        out.extend_from_slice(&tag::INCARNATION);
+        uint(out, incarnation);
     }
-    str(out, field::RECIPIENT);
-    match envelope.recipient() {
-        Address::Actor(name) => str(out, name.as_str()),
-        other => str(out, &other.to_string()),
+    out.extend_from_slice(&tag::RECIPIENT);
+    str(out, recipient);
+    out.extend_from_slice(&tag::SUBJECT);
+    str(out, subject);
+    out.extend_from_slice(&tag::PRIORITY);
+    match envelope.priority() {
+        // A positive or negative `fixint`: the byte itself.
+        p @ -32..=127 => out.push(p as u8),
+        p => mp::write_sint(out, i64::from(p)).unfailing(),
     }
-    str(out, field::SUBJECT);
-    str(out, envelope.subject());
-    str(out, field::PRIORITY);
-    mp::write_sint(out, i64::from(envelope.priority())).unfailing();
-    str(out, field::HEADERS);
+    out.extend_from_slice(&tag::HEADERS);
     let headers = envelope.headers();
-    mp::write_map_len(out, len_u32(headers.len())).unfailing();
+    match u8::try_from(headers.len()) {
+        Ok(len) if len < 16 => out.push(0x80 | len),
+        _ => mp::write_map_len(out, len_u32(headers.len())).unfailing(),
+    }
     for (name, value) in headers.iter() {
         if too_deep(value, 1) {
             return Err(WireError::TooDeep { field: field::HEADERS });
@@ -81,11 +99,11 @@ pub(crate) fn head(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireErr
         self::value(out, value);
     }
     if let Some(id) = in_reply_to {
-        str(out, field::IN_REPLY_TO);
+        out.extend_from_slice(&tag::IN_REPLY_TO);
         uuid(out, id);
     }
     if let Some(expects) = expects {
-        str(out, field::EXPECTS);
+        out.extend_from_slice(&tag::EXPECTS);
         str(
             out,
             match expects {
@@ -94,9 +112,44 @@ pub(crate) fn head(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), WireErr
             },
         );
     }
-    str(out, field::BODY);
+    out.extend_from_slice(&tag::BODY);
     Ok(())
 }
+
+/// The most bytes the head takes besides the three names' text and the
+/// headers: the map's marker; every field name; the version, the two
+/// UUIDs, the index, the time, the incarnation, the priority and the reply's
+/// id at their largest; the markers of four strings, the headers' map and
+/// the `expects` value.
+const MOST_FIXED: usize = 1
+    + tag::VERSION.len()
+    + 1
+    + tag::ID.len()
+    + 18
+    + tag::THREAD.len()
+    + 18
+    + tag::THREAD_INDEX.len()
+    + 5
+    + tag::TIME.len()
+    + 15
+    + tag::SENDER.len()
+    + 5
+    + tag::INCARNATION.len()
+    + 9
+    + tag::RECIPIENT.len()
+    + 5
+    + tag::SUBJECT.len()
+    + 5
+    + tag::PRIORITY.len()
+    + 2
+    + tag::HEADERS.len()
+    + 5
+    + tag::IN_REPLY_TO.len()
+    + 18
+    + tag::EXPECTS.len()
+    + 1
+    + EXPECTS_REPLY.len()
+    + tag::BODY.len();
 
 /// Checks the bytes just written for `envelope`'s body: a local body must
 /// not nest deeper than readers accept (a body from the wire was checked
@@ -148,13 +201,32 @@ pub(crate) fn too_deep(value: &Value, depth: usize) -> bool {
     }
 }
 
+/// A string in its shortest form; most are a `fixstr` (under 32 bytes).
+#[inline]
 fn str(out: &mut Vec<u8>, s: &str) {
-    mp::write_str(out, s).unfailing();
+    match u8::try_from(s.len()) {
+        Ok(len) if len < 32 => {
+            out.push(0xa0 | len);
+            out.extend_from_slice(s.as_bytes());
+        }
+        _ => mp::write_str(out, s).unfailing(),
+    }
+}
+
+/// An unsigned integer in its shortest form; most are a positive `fixint`.
+#[inline]
+fn uint(out: &mut Vec<u8>, n: u64) {
+    match u8::try_from(n) {
+        Ok(byte) if byte < 0x80 => out.push(byte),
+        _ => mp::write_uint(out, n).unfailing(),
+    }
 }
 
 /// A UUID is `bin 16`, its bytes in RFC 4122 order (Python's `UUID.bytes`).
+#[inline]
 fn uuid(out: &mut Vec<u8>, id: Uuid) {
-    mp::write_bin(out, id.as_bytes()).unfailing();
+    out.extend_from_slice(&[0xc4, 16]);
+    out.extend_from_slice(id.as_bytes());
 }
 
 /// The msgpack timestamp extension, in its smallest form that holds the time.
@@ -166,7 +238,8 @@ fn timestamp(out: &mut Vec<u8>, nanos: u64) {
             mp::write_ext_meta(out, 4, TIMESTAMP_EXT).unfailing();
             out.extend_from_slice(&(secs as u32).to_be_bytes());
         } else {
-            mp::write_ext_meta(out, 8, TIMESTAMP_EXT).unfailing();
+            // `fixext 8` of the timestamp type: what the decoder reads first.
+            out.extend_from_slice(&[0xd7, TIMESTAMP_EXT as u8]);
             out.extend_from_slice(&((subsec << 34) | secs).to_be_bytes());
         }
     } else {
