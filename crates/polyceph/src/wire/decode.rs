@@ -685,21 +685,37 @@ impl<'a> Reader<'a> {
 
     /// Passes over one value, checking its structure but not its strings.
     ///
-    /// A loop, not a recursion: `left[d]` counts the values still to pass
-    /// at nesting `d`, and opening a list or map moves one level in. A
-    /// scalar costs one table lookup ([`FIXED_SIZE`]), a list or map no
-    /// call. Items nested deeper than [`MAX_DEPTH`] are refused.
+    /// A loop, not a recursion: a scalar costs one table lookup
+    /// ([`FIXED_SIZE`]), and a list or map in a list or map no call but a
+    /// count per level of nesting ([`skip_nested`](Self::skip_nested)).
+    /// Items nested deeper than [`MAX_DEPTH`] are refused.
     fn skip(&mut self, field: &'static str) -> Result<(), WireError> {
-        // A value that is no list or map needs no count of levels.
-        let Some(items) = self.step(field)? else {
+        // A value that is no list or map needs no count of levels, and
+        // neither does a list or map of such values (most struct bodies).
+        let Some(mut rest) = self.step(field)? else {
             return Ok(());
         };
-        let mut left = [0_usize; MAX_DEPTH + 1];
-        let mut depth = 0;
-        if items > 0 {
-            depth = 1;
-            left[1] = items;
+        while rest > 0 {
+            rest -= 1;
+            if let Some(items) = self.step(field)?
+                && items > 0
+            {
+                return self.skip_nested(field, rest, items);
+            }
         }
+        Ok(())
+    }
+
+    /// Goes on from [`skip`](Self::skip) where a list or map of `items`
+    /// values opened inside the outer one, which has `rest` values left.
+    /// `left[d]` counts the values still to pass at nesting `d`; opening a
+    /// list or map moves one level in.
+    fn skip_nested(&mut self, field: &'static str, rest: usize, items: usize) -> Result<(), WireError> {
+        const { assert!(MAX_DEPTH >= 2, "the outer value's items and theirs are within the limit") };
+        let mut left = [0_usize; MAX_DEPTH + 1];
+        left[1] = rest;
+        left[2] = items;
+        let mut depth = 2;
         loop {
             while left[depth] == 0 {
                 if depth == 0 {
