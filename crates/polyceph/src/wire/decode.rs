@@ -59,19 +59,17 @@ fn canonical(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Option<Envelope
     r.at = 1;
     let mut seen = 11;
     r.tag(&tag::VERSION)?;
-    if r.uint(field::VERSION).ok()? != u64::from(FORMAT_VERSION) {
-        return None;
-    }
+    r.version().ok()?;
     r.tag(&tag::ID)?;
     let id = r.uuid(field::ID).ok()?;
     r.tag(&tag::THREAD)?;
     let thread = r.uuid(field::THREAD).ok()?;
     r.tag(&tag::THREAD_INDEX)?;
-    let thread_index = u32::try_from(r.uint(field::THREAD_INDEX).ok()?).ok().filter(|&i| i >= 1)?;
+    let thread_index = r.thread_index().ok()?;
     r.tag(&tag::TIME)?;
     let time = r.timestamp(field::TIME).ok()?;
     r.tag(&tag::SENDER)?;
-    let sender = Name::new(r.str(field::SENDER).ok()?);
+    let sender = r.sender().ok()?;
     let incarnation = match r.tag(&tag::INCARNATION) {
         Some(()) => {
             seen += 1;
@@ -80,11 +78,11 @@ fn canonical(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Option<Envelope
         None => 0,
     };
     r.tag(&tag::RECIPIENT)?;
-    let recipient = Address::parse(r.str(field::RECIPIENT).ok()?);
+    let recipient = r.recipient().ok()?;
     r.tag(&tag::SUBJECT)?;
-    let subject = EcoString::from(r.str(field::SUBJECT).ok()?);
+    let subject = r.subject().ok()?;
     r.tag(&tag::PRIORITY)?;
-    let priority = i8::try_from(r.int(field::PRIORITY).ok()?).ok()?;
+    let priority = r.priority().ok()?;
     r.tag(&tag::HEADERS)?;
     let headers = r.headers().ok()?;
     let in_reply_to = match r.tag(&tag::IN_REPLY_TO) {
@@ -97,11 +95,7 @@ fn canonical(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Option<Envelope
     let expects = match r.tag(&tag::EXPECTS) {
         Some(()) => {
             seen += 1;
-            Some(match r.str(field::EXPECTS).ok()? {
-                EXPECTS_REPLY => Expects::Reply,
-                EXPECTS_ACK => Expects::Ack,
-                _ => return None,
-            })
+            Some(r.expects().ok()?)
         }
         None => None,
     };
@@ -143,51 +137,19 @@ fn any_order(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Result<Envelope
         // only an unknown one needs its UTF-8 checked.
         let name = r.str_bytes(FIELD_NAME)?;
         match Key::of(name) {
-            Some(Key::Version) => {
-                let v = r.uint(field::VERSION)?;
-                if v != u64::from(FORMAT_VERSION) {
-                    return Err(WireError::UnknownVersion { found: v });
-                }
-                once(&mut f.version, field::VERSION, ())?;
-            }
+            Some(Key::Version) => once(&mut f.version, field::VERSION, r.version()?)?,
             Some(Key::Id) => once(&mut f.id, field::ID, r.uuid(field::ID)?)?,
             Some(Key::Thread) => once(&mut f.thread, field::THREAD, r.uuid(field::THREAD)?)?,
-            Some(Key::ThreadIndex) => {
-                let index = r.uint(field::THREAD_INDEX)?;
-                let index = u32::try_from(index)
-                    .ok()
-                    .filter(|&i| i >= 1)
-                    .ok_or_else(|| out_of_range(field::THREAD_INDEX, format!("{index} is not in 1..=4294967295")))?;
-                once(&mut f.thread_index, field::THREAD_INDEX, index)?;
-            }
+            Some(Key::ThreadIndex) => once(&mut f.thread_index, field::THREAD_INDEX, r.thread_index()?)?,
             Some(Key::Time) => once(&mut f.time, field::TIME, r.timestamp(field::TIME)?)?,
-            Some(Key::Sender) => once(&mut f.sender, field::SENDER, Name::new(r.str(field::SENDER)?))?,
+            Some(Key::Sender) => once(&mut f.sender, field::SENDER, r.sender()?)?,
             Some(Key::Incarnation) => once(&mut f.incarnation, field::INCARNATION, r.uint(field::INCARNATION)?)?,
-            Some(Key::Recipient) => {
-                once(&mut f.recipient, field::RECIPIENT, Address::parse(r.str(field::RECIPIENT)?))?;
-            }
-            Some(Key::Subject) => once(&mut f.subject, field::SUBJECT, EcoString::from(r.str(field::SUBJECT)?))?,
-            Some(Key::Priority) => {
-                let priority = r.int(field::PRIORITY)?;
-                let priority = i8::try_from(priority)
-                    .map_err(|_| out_of_range(field::PRIORITY, format!("{priority} is not in -128..=127")))?;
-                once(&mut f.priority, field::PRIORITY, priority)?;
-            }
+            Some(Key::Recipient) => once(&mut f.recipient, field::RECIPIENT, r.recipient()?)?,
+            Some(Key::Subject) => once(&mut f.subject, field::SUBJECT, r.subject()?)?,
+            Some(Key::Priority) => once(&mut f.priority, field::PRIORITY, r.priority()?)?,
             Some(Key::Headers) => once(&mut f.headers, field::HEADERS, r.headers()?)?,
             Some(Key::InReplyTo) => once(&mut f.in_reply_to, field::IN_REPLY_TO, r.uuid(field::IN_REPLY_TO)?)?,
-            Some(Key::Expects) => {
-                let expects = match r.str(field::EXPECTS)? {
-                    EXPECTS_REPLY => Expects::Reply,
-                    EXPECTS_ACK => Expects::Ack,
-                    other => {
-                        return Err(out_of_range(
-                            field::EXPECTS,
-                            format!("{other:?} is neither \"reply\" nor \"ack\""),
-                        ));
-                    }
-                };
-                once(&mut f.expects, field::EXPECTS, expects)?;
-            }
+            Some(Key::Expects) => once(&mut f.expects, field::EXPECTS, r.expects()?)?,
             Some(Key::Body) => once(&mut f.body, field::BODY, r.raw_value(field::BODY)?)?,
             // A newer peer's field: this version ignores it (the spec says
             // fields added without a version change must be safe to ignore).
@@ -563,6 +525,59 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn str(&mut self, field: &'static str) -> Result<&'a str, WireError> {
         std::str::from_utf8(self.str_bytes(field)?).map_err(|_| WireError::InvalidUtf8 { field })
+    }
+
+    // One reader per field with rules of its own, for both ways of reading
+    // an envelope (`canonical`, `any_order`): one place for each rule.
+
+    /// The format version, which must be this build's.
+    #[inline(always)]
+    fn version(&mut self) -> Result<(), WireError> {
+        match self.uint(field::VERSION)? {
+            v if v == u64::from(FORMAT_VERSION) => Ok(()),
+            found => Err(WireError::UnknownVersion { found }),
+        }
+    }
+
+    /// A thread index: 1 or more, within a `u32`.
+    #[inline(always)]
+    fn thread_index(&mut self) -> Result<u32, WireError> {
+        let index = self.uint(field::THREAD_INDEX)?;
+        match u32::try_from(index) {
+            Ok(index) if index >= 1 => Ok(index),
+            _ => Err(out_of_range(field::THREAD_INDEX, format!("{index} is not in 1..=4294967295"))),
+        }
+    }
+
+    #[inline(always)]
+    fn sender(&mut self) -> Result<Name, WireError> {
+        Ok(Name::new(self.str(field::SENDER)?))
+    }
+
+    #[inline(always)]
+    fn recipient(&mut self) -> Result<Address, WireError> {
+        Ok(Address::parse(self.str(field::RECIPIENT)?))
+    }
+
+    #[inline(always)]
+    fn subject(&mut self) -> Result<EcoString, WireError> {
+        Ok(EcoString::from(self.str(field::SUBJECT)?))
+    }
+
+    /// A priority: within an `i8`.
+    #[inline(always)]
+    fn priority(&mut self) -> Result<i8, WireError> {
+        let priority = self.int(field::PRIORITY)?;
+        i8::try_from(priority).map_err(|_| out_of_range(field::PRIORITY, format!("{priority} is not in -128..=127")))
+    }
+
+    /// What the sender waits for: `"reply"` or `"ack"`.
+    fn expects(&mut self) -> Result<Expects, WireError> {
+        match self.str(field::EXPECTS)? {
+            EXPECTS_REPLY => Ok(Expects::Reply),
+            EXPECTS_ACK => Ok(Expects::Ack),
+            other => Err(out_of_range(field::EXPECTS, format!("{other:?} is neither \"reply\" nor \"ack\""))),
+        }
     }
 
     fn bin(&mut self, field: &'static str) -> Result<&'a [u8], WireError> {
