@@ -130,22 +130,29 @@ pub(crate) enum Pill {
 
 static NO_HEADERS: Headers = Headers::new();
 
-/// Every field of an envelope, as the wire carries them.
-pub(crate) struct Parts {
-    pub(crate) id: Uuid,
+/// Every field of an envelope, as the wire carries them: its [`Head`], what
+/// only some envelopes have, and the body.
+pub(crate) struct Parts<'a> {
+    pub(crate) head: Head<'a>,
     pub(crate) thread: Uuid,
-    pub(crate) thread_index: u32,
-    /// Nanoseconds since the Unix epoch.
-    pub(crate) time: u64,
-    pub(crate) sender: Name,
-    pub(crate) incarnation: u64,
-    pub(crate) recipient: Address,
-    pub(crate) subject: EcoString,
-    pub(crate) priority: i8,
-    pub(crate) headers: Headers,
+    /// `None` when there are none (most mail).
+    pub(crate) headers: Option<Headers>,
     pub(crate) in_reply_to: Option<Uuid>,
     pub(crate) expects: Option<Expects>,
     pub(crate) body: BodySlot,
+}
+
+/// The fields every envelope on the wire has, its strings still the wire's.
+pub(crate) struct Head<'a> {
+    pub(crate) id: Uuid,
+    /// Nanoseconds since the Unix epoch.
+    pub(crate) time: u64,
+    pub(crate) thread_index: u32,
+    pub(crate) priority: i8,
+    pub(crate) incarnation: u64,
+    pub(crate) sender: &'a str,
+    pub(crate) recipient: &'a str,
+    pub(crate) subject: &'a str,
 }
 
 fn now_nanos() -> u64 {
@@ -464,31 +471,40 @@ impl Envelope {
     }
 
     /// Assembles an envelope decoded from the wire.
-    pub(crate) fn from_parts(p: Parts) -> Self {
-        let needed = p.thread != p.id || p.in_reply_to.is_some() || !p.headers.is_empty() || p.expects.is_some();
-        let extra = needed.then(|| {
+    #[inline(always)]
+    pub(crate) fn from_parts(p: Parts<'_>) -> Self {
+        let Parts { head: h, thread, headers, in_reply_to, expects, body } = p;
+        let own_thread = thread == h.id;
+        let extra = (!own_thread || in_reply_to.is_some() || headers.is_some() || expects.is_some()).then(|| {
             Box::new(Extra {
-                thread: (p.thread != p.id).then_some(p.thread),
-                in_reply_to: p.in_reply_to,
-                headers: p.headers,
+                thread: (!own_thread).then_some(thread),
+                in_reply_to,
+                headers: headers.unwrap_or_default(),
                 slots: None,
                 pill: None,
-                expects: p.expects,
+                expects,
             })
         });
-        Self(Box::new(Inner {
-            id: p.id,
-            time: p.time,
-            thread_index: p.thread_index,
-            priority: p.priority,
-            poison: false,
-            incarnation: p.incarnation,
-            sender: p.sender,
-            recipient: p.recipient,
-            subject: p.subject,
-            body: p.body,
-            extra,
-        }))
+        // Allocated first and then written, and the names made here, so
+        // that the fields are stored straight into the allocation rather
+        // than built on the stack and copied: such a copy's wide loads stall
+        // on the narrow stores that have just made a short string.
+        Self(Box::write(
+            Box::new_uninit(),
+            Inner {
+                id: h.id,
+                time: h.time,
+                thread_index: h.thread_index,
+                priority: h.priority,
+                poison: false,
+                incarnation: h.incarnation,
+                sender: Name::new(h.sender),
+                recipient: Address::parse(h.recipient),
+                subject: h.subject.into(),
+                body,
+                extra,
+            },
+        ))
     }
 
     /// Nanoseconds since the Unix epoch.

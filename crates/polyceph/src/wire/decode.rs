@@ -7,14 +7,13 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use ecow::EcoString;
 use rmp::Marker;
 use uuid::Uuid;
 
 use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, MAX_DEPTH, SHARE_FROM, TIMESTAMP_EXT, field, tag};
-use crate::envelope::{BodySlot, Expects, Parts};
+use crate::envelope::{BodySlot, Expects, Head, Parts};
 use crate::error::WireError;
-use crate::{Address, Envelope, Headers, Name, Value};
+use crate::{Envelope, Headers, Value};
 
 /// Decodes one envelope that fills `bytes` exactly; its body is copied.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
@@ -69,7 +68,9 @@ fn canonical(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Option<Envelope
     r.tag(&tag::TIME)?;
     let time = r.timestamp(field::TIME).ok()?;
     r.tag(&tag::SENDER)?;
-    let sender = r.sender().ok()?;
+    // The three strings stay borrowed until the envelope is built, which
+    // makes each straight into its place (see `Envelope::from_parts`).
+    let sender = r.str(field::SENDER).ok()?;
     let incarnation = match r.tag(&tag::INCARNATION) {
         Some(()) => {
             seen += 1;
@@ -78,13 +79,14 @@ fn canonical(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Option<Envelope
         None => 0,
     };
     r.tag(&tag::RECIPIENT)?;
-    let recipient = r.recipient().ok()?;
+    let recipient = r.str(field::RECIPIENT).ok()?;
     r.tag(&tag::SUBJECT)?;
-    let subject = r.subject().ok()?;
+    let subject = r.str(field::SUBJECT).ok()?;
     r.tag(&tag::PRIORITY)?;
     let priority = r.priority().ok()?;
     r.tag(&tag::HEADERS)?;
-    let headers = r.headers().ok()?;
+    // Most mail has no headers: then no `Headers` is made at all.
+    let headers = if r.empty_map() { None } else { Some(r.headers().ok()?) };
     let in_reply_to = match r.tag(&tag::IN_REPLY_TO) {
         Some(()) => {
             seen += 1;
@@ -105,15 +107,8 @@ fn canonical(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Option<Envelope
         return None;
     }
     Some(Envelope::from_parts(Parts {
-        id,
+        head: Head { id, time, thread_index, priority, incarnation, sender, recipient, subject },
         thread,
-        thread_index,
-        time,
-        sender,
-        incarnation,
-        recipient,
-        subject,
-        priority,
         headers,
         in_reply_to,
         expects,
@@ -142,10 +137,10 @@ fn any_order(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Result<Envelope
             Some(Key::Thread) => once(&mut f.thread, field::THREAD, r.uuid(field::THREAD)?)?,
             Some(Key::ThreadIndex) => once(&mut f.thread_index, field::THREAD_INDEX, r.thread_index()?)?,
             Some(Key::Time) => once(&mut f.time, field::TIME, r.timestamp(field::TIME)?)?,
-            Some(Key::Sender) => once(&mut f.sender, field::SENDER, r.sender()?)?,
+            Some(Key::Sender) => once(&mut f.sender, field::SENDER, r.str(field::SENDER)?)?,
             Some(Key::Incarnation) => once(&mut f.incarnation, field::INCARNATION, r.uint(field::INCARNATION)?)?,
-            Some(Key::Recipient) => once(&mut f.recipient, field::RECIPIENT, r.recipient()?)?,
-            Some(Key::Subject) => once(&mut f.subject, field::SUBJECT, r.subject()?)?,
+            Some(Key::Recipient) => once(&mut f.recipient, field::RECIPIENT, r.str(field::RECIPIENT)?)?,
+            Some(Key::Subject) => once(&mut f.subject, field::SUBJECT, r.str(field::SUBJECT)?)?,
             Some(Key::Priority) => once(&mut f.priority, field::PRIORITY, r.priority()?)?,
             Some(Key::Headers) => once(&mut f.headers, field::HEADERS, r.headers()?)?,
             Some(Key::InReplyTo) => once(&mut f.in_reply_to, field::IN_REPLY_TO, r.uuid(field::IN_REPLY_TO)?)?,
@@ -165,16 +160,18 @@ fn any_order(bytes: &[u8], body: &impl Fn(&[u8]) -> BodySlot) -> Result<Envelope
     required(f.version, field::VERSION)?;
     let id = required(f.id, field::ID)?;
     Ok(Envelope::from_parts(Parts {
-        id,
+        head: Head {
+            id,
+            time: required(f.time, field::TIME)?,
+            thread_index: f.thread_index.unwrap_or(1),
+            priority: f.priority.unwrap_or(0),
+            incarnation: f.incarnation.unwrap_or(0),
+            sender: required(f.sender, field::SENDER)?,
+            recipient: required(f.recipient, field::RECIPIENT)?,
+            subject: required(f.subject, field::SUBJECT)?,
+        },
         thread: f.thread.unwrap_or(id),
-        thread_index: f.thread_index.unwrap_or(1),
-        time: required(f.time, field::TIME)?,
-        sender: required(f.sender, field::SENDER)?,
-        incarnation: f.incarnation.unwrap_or(0),
-        recipient: required(f.recipient, field::RECIPIENT)?,
-        subject: required(f.subject, field::SUBJECT)?,
-        priority: f.priority.unwrap_or(0),
-        headers: f.headers.unwrap_or_default(),
+        headers: f.headers.filter(|headers| !headers.is_empty()),
         in_reply_to: f.in_reply_to,
         expects: f.expects,
         body: body(f.body.unwrap_or(NIL)),
@@ -241,10 +238,10 @@ struct Found<'a> {
     thread: Option<Uuid>,
     thread_index: Option<u32>,
     time: Option<u64>,
-    sender: Option<Name>,
+    sender: Option<&'a str>,
     incarnation: Option<u64>,
-    recipient: Option<Address>,
-    subject: Option<EcoString>,
+    recipient: Option<&'a str>,
+    subject: Option<&'a str>,
     priority: Option<i8>,
     headers: Option<Headers>,
     in_reply_to: Option<Uuid>,
@@ -549,21 +546,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline(always)]
-    fn sender(&mut self) -> Result<Name, WireError> {
-        Ok(Name::new(self.str(field::SENDER)?))
-    }
-
-    #[inline(always)]
-    fn recipient(&mut self) -> Result<Address, WireError> {
-        Ok(Address::parse(self.str(field::RECIPIENT)?))
-    }
-
-    #[inline(always)]
-    fn subject(&mut self) -> Result<EcoString, WireError> {
-        Ok(EcoString::from(self.str(field::SUBJECT)?))
-    }
-
     /// A priority: within an `i8`.
     #[inline(always)]
     fn priority(&mut self) -> Result<i8, WireError> {
@@ -662,7 +644,14 @@ impl<'a> Reader<'a> {
             .ok_or_else(|| out_of_range(field, format!("{secs} s is not between 1970 and 2554")))
     }
 
+    /// Whether the next value is an empty map, passed over if so.
     #[inline(always)]
+    fn empty_map(&mut self) -> bool {
+        let empty = self.bytes.get(self.at) == Some(&0x80);
+        self.at += usize::from(empty);
+        empty
+    }
+
     fn headers(&mut self) -> Result<Headers, WireError> {
         // Most mail has none: an empty `fixmap`.
         if self.bytes.get(self.at) == Some(&0x80) {
@@ -934,19 +923,21 @@ mod tests {
         assert_eq!(Key::of(b"in_reply_tx"), None);
     }
 
-    fn parts(thread_index: u32, incarnation: u64, reply: Option<Expects>, headers: Headers) -> Parts {
+    fn parts(thread_index: u32, incarnation: u64, reply: Option<Expects>, headers: Headers) -> Parts<'static> {
         let id = Uuid::new_v4();
         Parts {
-            id,
+            head: Head {
+                id,
+                time: 1_763_800_000_123_456_789,
+                thread_index,
+                priority: -3,
+                incarnation,
+                sender: "Sensor-Ä",
+                recipient: "group:loggers",
+                subject: "reading",
+            },
             thread: if thread_index > 1 { Uuid::new_v4() } else { id },
-            thread_index,
-            time: 1_763_800_000_123_456_789,
-            sender: Name::new("Sensor-Ä"),
-            incarnation,
-            recipient: Address::parse("group:loggers"),
-            subject: "reading".into(),
-            priority: -3,
-            headers,
+            headers: Some(headers).filter(|headers| !headers.is_empty()),
             in_reply_to: reply.map(|_| Uuid::new_v4()),
             expects: reply,
             body: BodySlot::wire(&[0x93, 1, 2, 3]),
@@ -963,21 +954,20 @@ mod tests {
             many.insert(format!("h{i}"), Value::Int(i));
         }
         // Each integer and length at the edges of its shortest form.
-        let edges = |priority, sender: &str, subject: &str| Parts {
-            priority,
-            sender: Name::new(sender),
-            subject: subject.into(),
-            headers: many.clone(),
-            ..parts(128, 128, None, Headers::new())
+        let (names, subjects) = (["s".repeat(31), "s".repeat(32)], ["t".repeat(32), "t".repeat(300)]);
+        let edges = |priority, sender, subject| {
+            let mut case = parts(128, 128, None, many.clone());
+            case.head = Head { priority, sender, subject, ..case.head };
+            case
         };
         let cases = [
             parts(1, 0, None, Headers::new()),
             parts(300, 7, None, Headers::new()),
             parts(70_000, u64::MAX, Some(Expects::Reply), headers.clone()),
             parts(2, 0, Some(Expects::Ack), headers),
-            edges(-32, &"s".repeat(31), &"t".repeat(32)),
-            edges(-33, &"s".repeat(32), ""),
-            edges(127, "", &"t".repeat(300)),
+            edges(-32, &names[0], &subjects[0]),
+            edges(-33, &names[1], ""),
+            edges(127, "", &subjects[1]),
             edges(-128, "a", "b"),
         ];
         let no_copy = |body: &[u8]| BodySlot::wire(body);

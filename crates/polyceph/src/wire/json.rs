@@ -2,14 +2,13 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use ecow::EcoString;
 use uuid::Uuid;
 
 use super::encode::too_deep;
 use super::{EXPECTS_ACK, EXPECTS_REPLY, FORMAT_VERSION, field};
-use crate::envelope::{BodySlot, Expects, Parts};
+use crate::envelope::{BodySlot, Expects, Head, Parts};
 use crate::error::WireError;
-use crate::{Address, Envelope, Headers, Name, Value};
+use crate::{Envelope, Headers, Value};
 
 #[derive(serde::Serialize)]
 struct JsonOut<'a> {
@@ -139,17 +138,22 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
     };
     let mut body_bytes = Vec::new();
     super::encode::value(&mut body_bytes, &body);
+    let sender = j.sender.ok_or(WireError::MissingField { field: field::SENDER })?;
+    let recipient = j.recipient.ok_or(WireError::MissingField { field: field::RECIPIENT })?;
+    let subject = j.subject.ok_or(WireError::MissingField { field: field::SUBJECT })?;
     Ok(Envelope::from_parts(Parts {
-        id,
+        head: Head {
+            id,
+            time,
+            thread_index,
+            priority,
+            incarnation: j.incarnation.unwrap_or(0),
+            sender: &sender,
+            recipient: &recipient,
+            subject: &subject,
+        },
         thread: j.thread.unwrap_or(id),
-        thread_index,
-        time,
-        sender: Name::new(j.sender.ok_or(WireError::MissingField { field: field::SENDER })?),
-        incarnation: j.incarnation.unwrap_or(0),
-        recipient: Address::parse(&j.recipient.ok_or(WireError::MissingField { field: field::RECIPIENT })?),
-        subject: EcoString::from(j.subject.ok_or(WireError::MissingField { field: field::SUBJECT })?),
-        priority,
-        headers,
+        headers: Some(headers).filter(|headers| !headers.is_empty()),
         in_reply_to: j.in_reply_to,
         expects,
         body: BodySlot::wire(&body_bytes),
