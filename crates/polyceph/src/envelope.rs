@@ -172,45 +172,55 @@ impl Envelope {
     }
 
     pub(crate) fn with_body(sender: Name, recipient: Address, subject: Cow<'static, str>, body: BodySlot) -> Self {
-        Self(Box::new(Inner {
-            id: Uuid::new_v4(),
-            time: now_nanos(),
-            thread_index: 1,
-            priority: 0,
-            poison: false,
-            incarnation: 0,
-            sender,
-            recipient,
-            subject: EcoString::from(subject.as_ref()),
-            body,
-            extra: None,
-        }))
+        // Allocated, then written: see `from_parts`.
+        Self(Box::write(
+            Box::new_uninit(),
+            Inner {
+                id: Uuid::new_v4(),
+                time: now_nanos(),
+                thread_index: 1,
+                priority: 0,
+                poison: false,
+                incarnation: 0,
+                sender,
+                recipient,
+                subject: EcoString::from(subject.as_ref()),
+                body,
+                extra: None,
+            },
+        ))
     }
 
     /// Makes the answer to `original`: same thread, next index, sender and
     /// recipient swapped, the original's headers and priority kept.
     pub(crate) fn reply_to(original: &Envelope, sender: Name, subject: Cow<'static, str>, body: BodySlot) -> Self {
         let o = &original.0;
-        Self(Box::new(Inner {
-            id: Uuid::new_v4(),
-            time: now_nanos(),
-            thread_index: o.thread_index.saturating_add(1),
-            priority: o.priority,
-            poison: false,
-            incarnation: 0,
-            sender,
-            recipient: Address::Actor(o.sender.clone()),
-            subject: EcoString::from(subject.as_ref()),
-            body,
-            extra: Some(Box::new(Extra {
-                thread: Some(original.thread()),
-                in_reply_to: Some(o.id),
-                headers: original.headers().clone(),
-                slots: None,
-                pill: None,
-                expects: None,
-            })),
-        }))
+        Self(Box::write(
+            Box::new_uninit(),
+            Inner {
+                id: Uuid::new_v4(),
+                time: now_nanos(),
+                thread_index: o.thread_index.saturating_add(1),
+                priority: o.priority,
+                poison: false,
+                incarnation: 0,
+                sender,
+                recipient: Address::Actor(o.sender.clone()),
+                subject: EcoString::from(subject.as_ref()),
+                body,
+                extra: Some(Box::write(
+                    Box::new_uninit(),
+                    Extra {
+                        thread: Some(original.thread()),
+                        in_reply_to: Some(o.id),
+                        headers: original.headers().clone(),
+                        slots: None,
+                        pill: None,
+                        expects: None,
+                    },
+                )),
+            },
+        ))
     }
 
     /// A control envelope of a process link (see `process::link`).
