@@ -168,11 +168,6 @@ macro_rules! boxed {
     };
 }
 
-fn now_nanos() -> u64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX)
-}
-
 impl Envelope {
     /// Makes an envelope that starts a new thread.
     pub fn new<B: Body>(
@@ -187,7 +182,7 @@ impl Envelope {
     pub(crate) fn with_body(sender: Name, recipient: Address, subject: Cow<'static, str>, body: BodySlot) -> Self {
         Self(boxed!(Inner {
             id: Uuid::new_v4(),
-            time: now_nanos(),
+            time: crate::clock::unix_nanos(),
             thread_index: 1,
             priority: 0,
             poison: false,
@@ -206,7 +201,7 @@ impl Envelope {
         let o = &original.0;
         Self(boxed!(Inner {
             id: Uuid::new_v4(),
-            time: now_nanos(),
+            time: crate::clock::unix_nanos(),
             thread_index: o.thread_index.saturating_add(1),
             priority: o.priority,
             poison: false,
@@ -276,7 +271,9 @@ impl Envelope {
         self.0.thread_index
     }
 
-    /// When the envelope was made.
+    /// When the envelope was made: the system clock, to within a
+    /// microsecond (read from the CPU's time-stamp counter, which each
+    /// thread re-anchors to the system clock every 10 ms).
     pub fn time(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_nanos(self.0.time)
     }

@@ -53,6 +53,7 @@
 mod actor;
 mod address;
 mod app;
+mod clock;
 mod context;
 mod deadlines;
 mod directory;
