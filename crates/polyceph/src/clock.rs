@@ -12,8 +12,8 @@
 //! anchor is renewed every [`RENEW`] and whenever the counter reads earlier
 //! than it (a thread moved to a CPU whose counter lags). A timestamp is thus
 //! off the wall clock by at most the counter's calibration error over one
-//! `RENEW` (quanta's was measured 27 ppm off here: under 0.3 µs), and, like
-//! `SystemTime` itself, follows the wall clock when it is set.
+//! `RENEW` (quanta's was measured 27 ppm off here: under 0.3 µs), and
+//! follows the system clock within one `RENEW` when the clock is set.
 
 use std::cell::Cell;
 use std::sync::LazyLock;

@@ -273,7 +273,8 @@ impl Envelope {
 
     /// When the envelope was made: the system clock, to within a
     /// microsecond (read from the CPU's time-stamp counter, which each
-    /// thread re-anchors to the system clock every 10 ms).
+    /// thread re-anchors to the system clock every 10 ms; a clock that is
+    /// set is followed within those 10 ms).
     pub fn time(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_nanos(self.0.time)
     }
