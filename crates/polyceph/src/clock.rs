@@ -87,6 +87,23 @@ mod tests {
     }
 
     #[test]
+    fn stamps_count_on_from_their_anchor() {
+        for _ in 0..100 {
+            let first = unix_nanos();
+            let anchor = ANCHOR.with(Cell::get);
+            // Not a synchronisation: the clock must move for the count to show.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            let later = unix_nanos();
+            if ANCHOR.with(Cell::get).raw != anchor.raw {
+                continue; // renewed meanwhile (a loaded machine): counted nothing
+            }
+            assert!(later - first >= 1_900_000, "counted {} ns over a 2 ms sleep", later - first);
+            return;
+        }
+        panic!("every try renewed its anchor");
+    }
+
+    #[test]
     fn a_counter_reading_before_the_anchor_renews_it() {
         let _ = unix_nanos();
         // As if this thread had moved to a CPU whose counter lags.
