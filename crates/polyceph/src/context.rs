@@ -55,7 +55,9 @@ where
     F: for<'a> HandlerFn<'a, A> + Send + Sync + 'static,
 {
     fn call<'a>(&'a self, actor: &'a mut A, ctx: &'a mut Context<A>, mail: Envelope) -> BoxFuture<'a> {
-        Box::pin(self(actor, ctx, mail))
+        // Made in place: see `boxed!`.
+        let future = boxed!(self(actor, ctx, mail));
+        Box::into_pin(future)
     }
 }
 
@@ -326,7 +328,7 @@ impl<A: Actor> Context<A> {
                 reply = &mut rx => break Some(reply),
                 () = tokio::time::sleep_until(deadline) => break None,
                 received = self.next_mail(), if open && !self.dying => match received {
-                    Received::Mail(mail) => Box::pin(crate::runner::dispatch(actor, self, mail)).await,
+                    Received::Mail(mail) => Box::into_pin(boxed!(crate::runner::dispatch(actor, self, mail))).await,
                     // Stopping: wait for the reply alone, then let the loop end.
                     Received::Interrupted | Received::Closed => open = false,
                 },

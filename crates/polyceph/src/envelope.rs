@@ -155,19 +155,6 @@ pub(crate) struct Head<'a> {
     pub(crate) subject: &'a str,
 }
 
-/// Boxes a value by allocating first and making the value after, so that
-/// its fields are stored straight into the allocation rather than built on
-/// the stack and copied. Such a copy's wide loads stall on the narrow
-/// stores that have just made a short string or a small field (`perf
-/// annotate` showed it as the hottest instruction of making and decoding an
-/// envelope). A macro: a function makes its argument before the
-/// allocation, and with a closure the copy came back (measured).
-macro_rules! boxed {
-    ($value:expr) => {
-        Box::write(Box::new_uninit(), $value)
-    };
-}
-
 impl Envelope {
     /// Makes an envelope that starts a new thread.
     pub fn new<B: Body>(

@@ -377,7 +377,7 @@ fn run_life<'a, A: Actor>(actor: &'a mut A, ctx: &'a mut Context<A>) -> impl Fut
                     // every idle actor's task. A pill needs no handler, so no box.
                     Received::Mail(mail) => {
                         if let Err(mail) = take_pill(ctx, mail) {
-                            Box::pin(dispatch(actor, ctx, mail)).await;
+                            Box::into_pin(boxed!(dispatch(actor, ctx, mail))).await;
                         }
                     }
                     Received::Interrupted => return stopped_by_app(ctx),
